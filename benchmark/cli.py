@@ -1,0 +1,156 @@
+"""`python -m benchmark ...` — run, list, leaderboard, track."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .config import ConfigError, load_recipe, load_task, recipe_names, resolve_config, task_names
+
+DEFAULT_TASK = "embedded-pretrain"
+EXIT_BAD_INPUT = 2
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"seeds must be non-negative integers, got {text!r}") from exc
+    if not seeds or any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be non-negative integers, got {text!r}")
+    return seeds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmark",
+                                     description="Reference benchmark suite for data-mixing methods.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run methods on a benchmark and print a leaderboard",
+                         description="With no arguments: the embedded default comparison (several methods, "
+                                     "seed 0) on the embedded pre-training benchmark.")
+    run.add_argument("--task", default=DEFAULT_TASK, help=f"benchmark task (default: {DEFAULT_TASK}); see `list`")
+    run.add_argument("--method", action="append", help="method recipe (repeat or comma-separate); "
+                     "default: the task's default comparison")
+    run.add_argument("--seed", type=_seed_list, default=[0], help="seed or comma-separated seeds (default: 0)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a field, e.g. training.steps=200 or method.alpha=0.5")
+    run.add_argument("--quick", action="store_true", help="smoke-sized run (the task's `quick` budget)")
+    run.add_argument("--output-dir", type=Path, default=Path("benchmark_runs"),
+                     help="records, checkpoints and generated data (default: ./benchmark_runs)")
+    run.add_argument("--tracking-uri", default=None,
+                     help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+    run.add_argument("--fresh", action="store_true", help="ignore existing checkpoints instead of resuming")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    sub.add_parser("list", help="list tasks and methods", description="List benchmark tasks and method recipes.")
+
+    board = sub.add_parser("leaderboard", help="print the leaderboard of a results directory",
+                           description="Aggregate result records (mean ± 95%% CI over seeds).")
+    board.add_argument("paths", nargs="*", type=Path, default=[Path("benchmark_runs/records")])
+    board.add_argument("--sort-by", default="avg ppl", choices=["avg ppl", "mean excess loss", "worst-domain ppl",
+                                                                "mini-MMLU acc"])
+
+    track = sub.add_parser("track", help="log result records to MLflow (e.g. after the server was down)",
+                           description="Log existing result records to MLflow.")
+    track.add_argument("records", nargs="+", type=Path)
+    track.add_argument("--tracking-uri", default=None)
+    return parser
+
+
+def cmd_list() -> int:
+    print("Tasks:")
+    for name in task_names():
+        print(f"  {name:24s} {load_task(name).get('description', '').strip().splitlines()[0]}")
+    print("Methods (recipes in baselines/):")
+    for name in recipe_names():
+        recipe = load_recipe(name)
+        print(f"  {name:24s} [{recipe['strategy']}] {recipe.get('description', '').strip().splitlines()[0]}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .leaderboard import format_markdown, leaderboard_rows
+    from .runner import RunFailed, execute, prepare_run
+
+    task = load_task(args.task) if args.task in task_names() else None
+    if task is None:
+        raise ConfigError(f"task: unknown task {args.task!r}; allowed: {', '.join(task_names())}")
+    methods = [m for item in (args.method or task.get("default_methods", [])) for m in item.split(",") if m]
+    if not methods:
+        raise ConfigError("method: no method given and the task has no default_methods")
+    # Validate every configuration before any training starts.
+    prepared = [prepare_run(resolve_config(args.task, m, s, args.overrides, args.quick), args.output_dir)
+                for m in methods for s in args.seed]
+    records, paths = [], []
+    start = time.perf_counter()
+    for i, item in enumerate(prepared, 1):
+        print(f"[{i}/{len(prepared)}] {item.config.recipe['name']} seed {item.config.seed} on {args.task}",
+              flush=True)
+        try:
+            record, path = execute(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
+                                   track=not args.no_tracking, tracking_uri=args.tracking_uri)
+        except RunFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        records.append(record)
+        paths.append(path)
+    print()
+    print(format_markdown(leaderboard_rows(records)))
+    print(f"{len(records)} run(s) in {time.perf_counter() - start:.0f} s. Result records:")
+    for record, path in zip(records, paths):
+        mlflow = record.get("mlflow_run_id")
+        where = f"MLflow run {mlflow}" if mlflow else "not tracked"
+        print(f"  {path}  ({where})")
+    if any(r.get("mlflow_run_id") for r in records):
+        from .tracking import tracking_uri
+        print(f"MLflow store: {tracking_uri(args.tracking_uri)}  (browse with `mlflow ui --backend-store-uri ...`)")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .leaderboard import format_markdown, leaderboard_rows
+    from .records import load_records
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise ConfigError(f"paths: not found: {', '.join(missing)}")
+    rows = leaderboard_rows(load_records(args.paths))
+    if not rows:
+        print("no completed result records found")
+        return 1
+    print(format_markdown(rows, args.sort_by))
+    return 0
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    from .records import load_records
+    from .tracking import log_record
+
+    failures = 0
+    for record in load_records(args.records):
+        run_id = log_record(record, [Path(record["_path"])], args.tracking_uri)
+        print(f"{record['run_id']}: {'logged as ' + run_id if run_id else 'NOT logged'}")
+        failures += run_id is None
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .offline import go_offline
+
+    go_offline()
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "leaderboard":
+            return cmd_leaderboard(args)
+        return cmd_track(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,210 @@
+"""Task files + method recipes + overrides → one validated, hashable run configuration.
+
+Every error here is a `ConfigError` whose message names the bad field and what is allowed; the CLI
+turns it into a one-line message and exit status 2 before any training starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .paths import resource_dir
+from .strategies import StrategyConfigError, get_strategy_class, strategy_names
+
+
+class ConfigError(ValueError):
+    """Invalid user input; the message names the field and the allowed values."""
+
+
+# Allowed keys of each task section, with a validator per key: (type, predicate, description).
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _non_negative_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+
+def _positive_number(v: Any) -> bool:
+    return _non_negative_number(v) and v > 0
+
+
+def _fraction(v: Any) -> bool:
+    return _non_negative_number(v) and v < 1
+
+
+TRAINING_KEYS: dict[str, tuple[Any, str]] = {
+    "steps": (_positive_int, "a positive integer"),
+    "batch_size": (_positive_int, "a positive integer"),
+    "grad_accum": (_positive_int, "a positive integer"),
+    "lr": (_positive_number, "a positive number"),
+    "betas": (lambda v: isinstance(v, list) and len(v) == 2 and all(_fraction(b) for b in v),
+              "a list of two numbers in [0, 1)"),
+    "eps": (_positive_number, "a positive number"),
+    "weight_decay": (_non_negative_number, "a non-negative number"),
+    "warmup_fraction": (_fraction, "a number in [0, 1)"),
+    "min_lr_ratio": (lambda v: _non_negative_number(v) and v <= 1, "a number in [0, 1]"),
+    "grad_clip": (_non_negative_number, "a non-negative number (0 disables clipping)"),
+    "eval_every": (_positive_int, "a positive integer"),
+    "eval_batch_size": (_positive_int, "a positive integer"),
+    "checkpoint_every": (_positive_int, "a positive integer"),
+    "log_every": (_positive_int, "a positive integer"),
+}
+SECTIONS = ("data", "model", "training", "evaluation")
+OVERRIDE_SECTIONS = SECTIONS + ("method",)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _index(kind: str) -> dict[str, Path]:
+    return {p.stem: p for p in sorted(resource_dir(kind).glob("*.yaml"))}
+
+
+def task_names() -> list[str]:
+    return sorted(_index("tasks"))
+
+
+def recipe_names() -> list[str]:
+    return sorted(_index("baselines"))
+
+
+def load_task(name: str) -> dict[str, Any]:
+    index = _index("tasks")
+    if name not in index:
+        raise ConfigError(f"task: unknown task {name!r}; allowed: {', '.join(sorted(index))}")
+    return load_yaml(index[name])
+
+
+def load_recipe(name: str) -> dict[str, Any]:
+    index = _index("baselines")
+    if name not in index:
+        raise ConfigError(f"method: unknown method {name!r}; allowed: {', '.join(sorted(index))}")
+    recipe = load_yaml(index[name])
+    if recipe.get("strategy") not in strategy_names():
+        raise ConfigError(f"{index[name]}: strategy must be one of {strategy_names()}, got {recipe.get('strategy')!r}")
+    recipe.setdefault("hyperparameters", {})
+    recipe["name"] = name
+    return recipe
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key=value, e.g. training.steps=100 or method.alpha=0.5")
+    key, raw = text.split("=", 1)
+    path = key.strip().split(".")
+    if path[0] not in OVERRIDE_SECTIONS or len(path) < 2:
+        raise ConfigError(f"--set {key!r}: the key must start with one of {', '.join(OVERRIDE_SECTIONS)} "
+                          "followed by a field, e.g. training.steps")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: cannot parse value {raw!r} ({exc})") from exc
+    return path, value
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass
+class RunConfig:
+    task_name: str
+    task: dict[str, Any]          # data / model / training / evaluation sections, resolved
+    recipe: dict[str, Any]        # name, strategy, hyperparameters, description, source
+    seed: int
+    quick: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of everything but the seed: runs of one configuration over seeds share it."""
+        payload = {k: v for k, v in self.to_dict().items() if k != "seed"}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.task_name}__{self.recipe['name']}__seed{self.seed}__{self.config_hash[:10]}"
+
+
+def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] | None = None,
+                   quick: bool = False) -> RunConfig:
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
+    task = load_task(task_name)
+    recipe = load_recipe(method)
+    if quick:
+        task = _merge(task, task.get("quick", {}))
+    task_body = {s: task.get(s, {}) for s in SECTIONS}
+    for text in overrides or []:
+        path, value = parse_override(text)
+        if path[0] == "method":
+            if len(path) != 2:
+                raise ConfigError(f"--set {'.'.join(path)}: method hyperparameters are flat (method.NAME)")
+            recipe["hyperparameters"][path[1]] = value
+            continue
+        node = task_body[path[0]]
+        for part in path[1:-1]:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"--set {'.'.join(path)}: unknown key; {part!r} is not a section of {path[0]}")
+            node = node[part]
+        if path[-1] not in node:
+            allowed = ", ".join(sorted(node)) or "(none)"
+            raise ConfigError(f"--set {'.'.join(path)}: unknown key; allowed here: {allowed}")
+        node[path[-1]] = value
+    config = RunConfig(task_name, task_body, recipe, seed, quick)
+    validate_training(config.task["training"])
+    return config
+
+
+def validate_training(training: dict[str, Any]) -> None:
+    for key, value in training.items():
+        if key not in TRAINING_KEYS:
+            raise ConfigError(f"training.{key}: unknown key; allowed: {', '.join(TRAINING_KEYS)}")
+        check, allowed = TRAINING_KEYS[key]
+        if not check(value):
+            raise ConfigError(f"training.{key}: must be {allowed}, got {value!r}")
+    for key in ("steps", "batch_size", "lr"):
+        if key not in training:
+            raise ConfigError(f"training.{key}: required")
+
+
+def build_strategy(config: RunConfig, domains: list[str], sizes: list[float], strategy_seed: int) -> Any:
+    """Instantiate the recipe's strategy for the task's domains; hyperparameter errors → ConfigError."""
+    cls = get_strategy_class(config.recipe["strategy"])
+    params = dict(config.recipe["hyperparameters"])
+    fields = {f.name for f in dataclasses.fields(cls)} - {"domains", "sizes", "seed", "history"}
+    unknown = sorted(set(params) - fields)
+    if unknown:
+        raise ConfigError(f"method.{unknown[0]}: unknown hyperparameter for {config.recipe['strategy']}; "
+                          f"allowed: {', '.join(sorted(fields))}")
+    if "total_steps" in fields:
+        params.setdefault("total_steps", config.task["training"]["steps"])
+    try:
+        return cls(domains=list(domains), sizes=list(sizes), seed=strategy_seed, **params)
+    except StrategyConfigError as exc:
+        raise ConfigError(f"method.{exc}") from exc

@@ -1,0 +1,48 @@
+"""Downstream evaluation through lm-eval: the same code path for the embedded mini-MMLU (local
+task files) and the real 5-shot MMLU (lm-eval's built-in `mmlu` group)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+
+def run_lm_eval(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tasks: list[str],
+                num_fewshot: int, include_path: Path | None = None, include_defaults: bool = False,
+                batch_size: int = 32, limit: int | None = None, seed: int = 0,
+                max_length: int | None = None) -> dict[str, Any]:
+    """Evaluate an in-memory model; returns {task: {"acc": ..., "acc_stderr": ..., "per_subject": {...}}}."""
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    was_training = model.training
+    model.eval()
+    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
+              max_length=max_length or getattr(model.config, "max_position_embeddings", 2048))
+    manager = TaskManager(include_path=str(include_path) if include_path else None,
+                          include_defaults=include_defaults)
+    out = simple_evaluate(model=lm, tasks=tasks, num_fewshot=num_fewshot, task_manager=manager,
+                          limit=limit, log_samples=True, random_seed=seed, numpy_random_seed=seed,
+                          torch_random_seed=seed, fewshot_random_seed=seed, bootstrap_iters=0,
+                          verbosity="ERROR")
+    model.train(was_training)
+    results: dict[str, Any] = {}
+    for task, metrics in out["results"].items():
+        entry = {"acc": metrics.get("acc,none"), "num_fewshot": num_fewshot}
+        per_subject: dict[str, list[float]] = defaultdict(list)
+        for sample in out.get("samples", {}).get(task, []):
+            subject = sample["doc"].get("subject")
+            if subject is not None:
+                per_subject[subject].append(float(sample["acc"]))
+        if per_subject:
+            entry["per_subject"] = {s: sum(v) / len(v) for s, v in sorted(per_subject.items())}
+            entry["n"] = sum(len(v) for v in per_subject.values())
+        results[task] = entry
+    return results

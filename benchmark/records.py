@@ -1,0 +1,77 @@
+"""Result records: one JSON per run, written atomically, read back by leaderboards and tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+from .paths import PACKAGE_DIR
+
+SCHEMA_VERSION = 1
+TRACKED_PACKAGES = ("torch", "lightning", "torchmetrics", "transformers", "tokenizers", "datasets",
+                    "lm_eval", "mlflow", "optuna", "numpy", "benchmark-data-mixing")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit() -> str | None:
+    """Commit of the code that ran (with '+dirty' when the checkout has uncommitted changes)."""
+    try:
+        root = PACKAGE_DIR.parent
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def write_json_atomic(path: Path, payload: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=1, sort_keys=False, default=float)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def record_path(results_dir: Path, run_id: str) -> Path:
+    return results_dir / f"{run_id}.json"
+
+
+def load_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Read every *.json record under the given files/directories; corrupt files are reported."""
+    records = []
+    for root in paths:
+        files = sorted(root.rglob("*.json")) if root.is_dir() else [root]
+        for file in files:
+            try:
+                record = json.loads(file.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ValueError(f"{file}: not a readable result record ({exc})") from exc
+            if isinstance(record, dict) and record.get("schema") == SCHEMA_VERSION:
+                record["_path"] = str(file)
+                records.append(record)
+    return records

@@ -1,0 +1,72 @@
+"""The Lightning module: a causal LM trained on whatever micro-batches the mixture feeder serves."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+
+from ..strategies.base import DomainStats
+from .model import token_losses
+
+
+def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: float) -> float:
+    """LR multiplier: linear warm-up, then cosine decay to `min_ratio` (ODM: 2.5e-4 → 2.5e-5)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class MixingLanguageModel(L.LightningModule):
+    def __init__(self, model: torch.nn.Module, num_domains: int, optim: dict[str, Any]):
+        super().__init__()
+        self.model = model
+        self.num_domains = num_domains
+        self.optim = optim
+        # Per-domain statistics of the current optimizer step, rows as in DomainStats.
+        self.register_buffer("step_stats", torch.zeros(5, num_domains, dtype=torch.float64), persistent=False)
+
+    def training_step(self, _tick: Any, batch_idx: int) -> torch.Tensor:
+        batch = self.trainer.datamodule.feeder.next_microbatch()
+        ids = batch["input_ids"].to(self.device)
+        domains = batch["domain"].to(self.device)
+        losses = token_losses(self.model, ids)
+        loss = losses.mean()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"non-finite training loss ({loss.item()}) at step {self.global_step + 1} "
+                f"on domains {sorted(set(domains.tolist()))}; the last checkpoint is kept")
+        self._accumulate(losses.detach(), domains)
+        self.log("train/loss", loss.detach(), prog_bar=True, on_step=True, batch_size=len(ids))
+        return loss
+
+    def _accumulate(self, losses: torch.Tensor, domains: torch.Tensor) -> None:
+        stats = self.step_stats
+        per_seq = losses.sum(dim=1).double()
+        stats[0].index_add_(0, domains, per_seq)
+        stats[1].index_add_(0, domains, torch.full_like(per_seq, losses.shape[1]))
+        stats[4].index_add_(0, domains, torch.ones_like(per_seq))
+        if bool((domains == domains[0]).all()):  # a single-domain ("mixed minibatch") micro-batch
+            stats[2, domains[0]] += losses.mean().double()
+            stats[3, domains[0]] += 1
+
+    def pop_step_stats(self) -> DomainStats:
+        """Per-domain stats of the finished step, summed over all ranks, then reset."""
+        reduced = self.trainer.strategy.reduce(self.step_stats.clone(), reduce_op="sum")
+        self.step_stats.zero_()
+        return DomainStats.from_array(reduced.cpu().numpy())
+
+    def configure_optimizers(self) -> Any:
+        o = self.optim
+        decay = [p for n, p in self.model.named_parameters() if p.ndim >= 2]
+        no_decay = [p for n, p in self.model.named_parameters() if p.ndim < 2]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": o["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"])
+        warmup = max(1, int(round(o["warmup_fraction"] * o["total_steps"])))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: warmup_cosine(s, o["total_steps"], warmup, o["min_lr_ratio"]))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
