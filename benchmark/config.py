@@ -202,6 +202,7 @@ def build_strategy(config: RunConfig, domains: list[str], sizes: list[float], st
     if unknown:
         raise ConfigError(f"method.{unknown[0]}: unknown hyperparameter for {config.recipe['strategy']}; "
                           f"allowed: {', '.join(sorted(fields))}")
+    params.setdefault("log_every", config.task["training"].get("log_every", 1))
     if "total_steps" in fields:
         params.setdefault("total_steps", config.task["training"]["steps"])
     try:

@@ -29,12 +29,15 @@ def _questions(corpus: SyntheticCorpus, per_subject: int, seed: int, split_id: i
             probs = chain.transition[context[-1] - low]
             best = float(probs.max())
             # Distractors the domain does emit after this context, but clearly less often than the
-            # gold answer: telling them apart needs the domain's statistics, not just its vocabulary.
-            plausible = np.flatnonzero((probs > 0) & (probs < 0.5 * best))
-            if len(plausible) < NUM_CHOICES - 1:
+            # gold answer (telling them apart needs the domain's statistics, not just its
+            # vocabulary); where a context has too few, tokens it never emits fill the gap.
+            plausible = rng.permutation(np.flatnonzero((probs > 0) & (probs < 0.5 * best)))
+            never = rng.permutation(np.flatnonzero(probs == 0))
+            pool = np.concatenate([plausible, never])[:NUM_CHOICES - 1]
+            if len(pool) < NUM_CHOICES - 1 or probs[probs.argmax()] == 0:
                 continue
             gold = int(np.argmax(probs)) + low
-            distractors = list(rng.choice(plausible, size=NUM_CHOICES - 1, replace=False) + low)
+            distractors = [int(d) + low for d in pool]
             choices = [gold] + [int(d) for d in distractors]
             order = rng.permutation(NUM_CHOICES)
             rows.append({

@@ -84,3 +84,4 @@ def build_synthetic_pretrain(spec: dict[str, Any], cache_dir: Path) -> PretrainD
         floors=corpus.floors,
         downstream_dir=downstream_dir,
     )
+from . import pile  # noqa: E402,F401  (registers the pile_odm builder)

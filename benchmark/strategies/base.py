@@ -32,6 +32,8 @@ class DomainStats:
     microbatch_loss_sum / microbatches: sum of the per-micro-batch mean losses, and the number of
     micro-batches, of micro-batches drawn wholly from one domain (ODM's "mixed minibatches").
     sequences: number of sequences per domain.
+    rewards: optional per-arm reward measured by the trainer in this update window (e.g. FLAD's
+    gradient alignment with the target), NaN for arms not pulled; None for loss-driven methods.
     """
 
     token_loss_sum: np.ndarray
@@ -39,12 +41,14 @@ class DomainStats:
     microbatch_loss_sum: np.ndarray
     microbatches: np.ndarray
     sequences: np.ndarray
+    rewards: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, num_domains: int) -> "DomainStats":
         return cls(*(np.zeros(num_domains, dtype=np.float64) for _ in range(5)))
 
     def as_array(self) -> np.ndarray:
+        """The five summable rows (rewards are not summed across ranks)."""
         return np.stack([self.token_loss_sum, self.tokens, self.microbatch_loss_sum,
                          self.microbatches, self.sequences])
 
@@ -150,7 +154,7 @@ class MixingStrategy:
         else:
             plan = self.rng.choice(self.num_domains, size=(num_microbatches, batch_size), p=weights)
         if self.log_every and (step % self.log_every == 0 or step == 1):
-            self.history.append(StepLog(step, [float(w) for w in weights], self.reward_log()))
+            self.history.append(StepLog(step, np.asarray(weights, dtype=float).tolist(), self.reward_log()))
         return plan
 
     def reward_log(self) -> list[float] | None:

@@ -126,7 +126,7 @@ class ODMStrategy(WarmupBanditStrategy):
             raise FloatingPointError(f"odm: reward became non-finite at step {step} (loss {stats.mean_token_loss()})")
 
     def reward_log(self) -> list[float]:
-        return [float(r) for r in self.rewards]
+        return self.rewards.tolist()
 
     def extra_state(self) -> dict[str, Any]:
         return {"rewards": self.rewards.tolist(), "last_pi": self._last_pi.tolist()}
