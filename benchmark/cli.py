@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     run.add_argument("--fresh", action="store_true", help="ignore existing checkpoints instead of resuming")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--devices", type=int, default=1,
+                     help="processes/GPUs; > 1 trains with Lightning DDP (every rank holds the same strategy state)")
+    run.add_argument("--accelerator", default="cpu", choices=["cpu", "gpu", "auto"], help="default: cpu")
 
     sub.add_parser("list", help="list tasks and methods", description="List benchmark tasks and method recipes.")
 
@@ -92,12 +95,17 @@ def cmd_run(args: argparse.Namespace) -> int:
               flush=True)
         try:
             record, path = execute(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
-                                   track=not args.no_tracking, tracking_uri=args.tracking_uri)
+                                   track=not args.no_tracking, tracking_uri=args.tracking_uri,
+                                   devices=args.devices, accelerator=args.accelerator)
         except RunFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        if record is None:
+            continue  # a non-zero rank of a DDP run: rank 0 reports
         records.append(record)
         paths.append(path)
+    if not records:
+        return 0
     print()
     print(format_markdown(leaderboard_rows(records)))
     print(f"{len(records)} run(s) in {time.perf_counter() - start:.0f} s. Result records:")

@@ -157,6 +157,11 @@ def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] 
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
     task = load_task(task_name)
     recipe = load_recipe(method)
+    applies_to = recipe.get("applies_to")
+    if applies_to and applies_to != task.get("family"):
+        raise ConfigError(f"method: {method!r} applies to {applies_to} tasks, and task {task_name!r} is a "
+                          f"{task.get('family')} task; methods for it: "
+                          f"{', '.join(n for n in recipe_names() if load_recipe(n).get('applies_to') in (None, task.get('family')))}")
     if quick:
         task = _merge(task, task.get("quick", {}))
     task_body = {s: task.get(s, {}) for s in SECTIONS}

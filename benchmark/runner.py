@@ -47,7 +47,7 @@ def _quiet_lightning() -> None:
 
 def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: bool = True,
           stop_after_steps: int | None = None, devices: int = 1, accelerator: str = "cpu",
-          strategy: str = "auto") -> tuple[Any, Any, Any, float]:
+          strategy: str = "auto", extra_callbacks: list[Any] | None = None) -> tuple[Any, Any, Any, float]:
     """Fit the model; returns (module, datamodule, callback, seconds). `stop_after_steps` ends the
     session early (as a crash would) without changing the configured schedule."""
     import lightning as L
@@ -79,7 +79,7 @@ def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: b
         accelerator=accelerator, devices=devices, strategy=strategy,
         max_steps=min(stop_after_steps or training["steps"], training["steps"]),
         accumulate_grad_batches=grad_accum, gradient_clip_val=training.get("grad_clip", 1.0) or None,
-        callbacks=[callback, checkpointing], logger=False, enable_progress_bar=progress,
+        callbacks=[callback, *(extra_callbacks or []), checkpointing], logger=False, enable_progress_bar=progress,
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
         use_distributed_sampler=False, deterministic=True)
     ckpt = checkpoint_dir / "last.ckpt"
@@ -88,12 +88,13 @@ def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: b
     return module, datamodule, callback, time.perf_counter() - start
 
 
-def final_metrics(prepared: PreparedRun, module: Any) -> dict[str, Any]:
+def final_metrics(prepared: PreparedRun, module: Any, world_size: int = 1, rank: int = 0) -> dict[str, Any]:
     data = prepared.data
     batch = prepared.config.task["training"].get("eval_batch_size", 64)
     out = {}
     for split, blocks in (("validation", data.validation_blocks), ("test", data.test_blocks)):
-        losses = evaluate_per_domain(module.model, blocks, batch, data.token_offset, module.device)
+        losses = evaluate_per_domain(module.model, blocks, batch, data.token_offset, module.device,
+                                     world_size, rank)
         out[split] = summarize_losses(data.domains, losses, data.floors)
     return out
 
@@ -147,21 +148,33 @@ def build_record(prepared: PreparedRun, datamodule: Any, callback: Any, metrics:
 
 
 def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resume: bool = True,
-            stop_after_steps: int | None = None, track: bool = True,
-            tracking_uri: str | None = None) -> tuple[dict[str, Any], Path]:
-    """Train, evaluate, write the record atomically, then log it to MLflow."""
+            stop_after_steps: int | None = None, track: bool = True, tracking_uri: str | None = None,
+            devices: int = 1, accelerator: str = "cpu",
+            extra_callbacks: list[Any] | None = None) -> tuple[dict[str, Any] | None, Path | None]:
+    """Train, evaluate, write the record atomically, then log it to MLflow.
+
+    Under DDP (devices > 1) every rank trains and evaluates its share; rank 0 writes the record and
+    returns it, the other ranks write their mixture trajectory beside the checkpoint and return
+    (None, None)."""
     go_offline()
     config = prepared.config
     run_dir = output_dir / "runs" / config.run_id
     results_dir = output_dir / "records"
     start = time.perf_counter()
     try:
-        module, datamodule, callback, _ = train(prepared, run_dir, progress, resume, stop_after_steps)
+        module, datamodule, callback, _ = train(prepared, run_dir, progress, resume, stop_after_steps,
+                                                devices=devices, accelerator=accelerator,
+                                                strategy="ddp" if devices > 1 else "auto",
+                                                extra_callbacks=extra_callbacks)
     except Exception as exc:
         _write_partial(prepared, output_dir, exc)
         raise RunFailed(f"{config.run_id}: {type(exc).__name__}: {exc}") from exc
     finished = datamodule.feeder.step - 1 >= config.task["training"]["steps"]
-    metrics = final_metrics(prepared, module) if finished else {}
+    trainer = module.trainer
+    metrics = final_metrics(prepared, module, trainer.world_size, trainer.global_rank) if finished else {}
+    if trainer.global_rank != 0:
+        write_json_atomic(run_dir / f"rank{trainer.global_rank}_mixture.json", prepared.strategy.weight_trajectory())
+        return None, None
     downstream = downstream_metrics(prepared, module) if finished else {}
     record = build_record(prepared, datamodule, callback, metrics, downstream, time.perf_counter() - start,
                           "completed" if finished else "interrupted")

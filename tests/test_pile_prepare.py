@@ -189,7 +189,7 @@ def test_interrupted_prepare_resumes_byte_identical(corpus, prepared, tmp_path, 
 
 
 def test_changed_settings_are_refused(corpus, prepared):
-    with pytest.raises(PreparedDataError, match="max_eval_docs|different settings"):
+    with pytest.raises(PreparedDataError, match=r"different settings \(header.max_eval_docs differ\)"):
         pile.prepare_pile(corpus["data_files"], prepared, corpus["tokenizer"], num_proc=1, max_eval_docs=3)
 
 

@@ -50,7 +50,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
 
-import numpy as np
 import yaml
 
 from ..paths import resource_dir

@@ -21,6 +21,7 @@ The reader (`PreparedShards`) maps a domain's files and exposes fixed-length blo
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -159,14 +160,18 @@ class UnitWriter:
         """Append documents (token id lists) of one domain, each followed by EOS."""
         if not documents:
             return
+        lengths = np.fromiter((len(d) for d in documents), dtype=np.int64, count=len(documents))
+        body = np.fromiter(itertools.chain.from_iterable(documents), dtype=self.dtype, count=int(lengths.sum()))
+        self.add_tokens(domain, np.insert(body, np.cumsum(lengths), self.eos_id), len(documents))
+
+    def add_tokens(self, domain: str, tokens: np.ndarray, documents: int) -> None:
+        """Append an already EOS-joined token stream holding `documents` documents."""
         slug = domain_slug(domain)
         if self._slugs.setdefault(slug, domain) != domain:
             raise ValueError(f"domains {self._slugs[slug]!r} and {domain!r} map to the same directory {slug!r}")
-        count = sum(len(d) for d in documents) + len(documents)
-        flat = np.fromiter((t for d in documents for t in (*d, self.eos_id)), dtype=self.dtype, count=count)
-        self._buffers.setdefault(domain, []).append(flat)
-        self._buffered[domain] = self._buffered.get(domain, 0) + count
-        self._buffered_docs[domain] = self._buffered_docs.get(domain, 0) + len(documents)
+        self._buffers.setdefault(domain, []).append(np.asarray(tokens, dtype=self.dtype))
+        self._buffered[domain] = self._buffered.get(domain, 0) + len(tokens)
+        self._buffered_docs[domain] = self._buffered_docs.get(domain, 0) + documents
         if self._buffered[domain] >= self.flush_tokens:
             self._flush(domain)
 
@@ -216,13 +221,21 @@ def unit_done(root: Path, unit_id: str) -> bool:
     return True
 
 
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Dotted paths where two JSON-like dicts differ (one level of detail per nested dict)."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return [prefix.rstrip(".") or "plan"] if a != b else []
+    return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+
+
 def ensure_plan(root: Path, plan: Mapping[str, Any]) -> None:
     """Record the plan, or check that an existing directory was started with the same one."""
     path = Path(root) / PLAN
     if path.exists():
         existing = read_json(path)
-        if existing != json.loads(to_json(plan)):
-            keys = sorted(k for k in set(existing) | set(plan) if existing.get(k) != plan.get(k))
+        wanted = json.loads(to_json(plan))
+        if existing != wanted:
+            keys = sorted(_differences(existing, wanted))
             raise PreparedDataError(
                 f"{root} was prepared with different settings ({', '.join(keys)} differ); "
                 "use a new output directory or delete this one")

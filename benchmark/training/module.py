@@ -26,15 +26,22 @@ class MixingLanguageModel(L.LightningModule):
         self.model = model
         self.num_domains = num_domains
         self.optim = optim
-        # Per-domain statistics of the current optimizer step, rows as in DomainStats.
-        self.register_buffer("step_stats", torch.zeros(5, num_domains, dtype=torch.float64), persistent=False)
+        # Per-domain statistics of the current optimizer step, rows as in DomainStats. A plain
+        # attribute, not a buffer: DDP would broadcast rank 0's buffers over the other ranks'.
+        self.step_stats = torch.zeros(5, num_domains, dtype=torch.float64)
 
     def training_step(self, _tick: Any, batch_idx: int) -> torch.Tensor:
-        batch = self.trainer.datamodule.feeder.next_microbatch()
+        batch = self.trainer.datamodule.feeder.next_microbatch()  # planned live, see datamodule.py
         ids = batch["input_ids"].to(self.device)
         domains = batch["domain"].to(self.device)
         losses = token_losses(self.model, ids)
-        loss = losses.mean()
+        feeder = self.trainer.datamodule.feeder
+        if "loss_weights" in feeder.strategy.hooks:   # e.g. scalarization: per-example w_i / p_i
+            weights = torch.as_tensor(feeder.strategy.loss_weights(batch["domain"].numpy()),
+                                      dtype=losses.dtype, device=self.device)
+            loss = (losses.mean(dim=1) * weights).mean()
+        else:
+            loss = losses.mean()
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"non-finite training loss ({loss.item()}) at step {self.global_step + 1} "
@@ -44,6 +51,8 @@ class MixingLanguageModel(L.LightningModule):
         return loss
 
     def _accumulate(self, losses: torch.Tensor, domains: torch.Tensor) -> None:
+        if self.step_stats.device != losses.device:
+            self.step_stats = self.step_stats.to(losses.device)
         stats = self.step_stats
         per_seq = losses.sum(dim=1).double()
         stats[0].index_add_(0, domains, per_seq)
