@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list tasks and methods", description="List benchmark tasks and method recipes.")
 
+    from .data.pile import add_prepare_arguments
+
+    prepare = sub.add_parser("prepare", help="tokenize a real benchmark's data once into token shards",
+                             description="Prepare per-domain memory-mapped token shards (resumable, "
+                                         "parallel over processes and machines).")
+    prepare.add_argument("--task", required=True, help="a task whose data builder needs preparing, e.g. pile-odm")
+    add_prepare_arguments(prepare)
+
     board = sub.add_parser("leaderboard", help="print the leaderboard of a results directory",
                            description="Aggregate result records (mean ± 95%% CI over seeds).")
     board.add_argument("paths", nargs="*", type=Path, default=[Path("benchmark_runs/records")])
@@ -75,6 +83,18 @@ def cmd_list() -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from .data.pile import prepare_from_cli
+
+    task = load_task(args.task) if args.task in task_names() else None
+    if task is None:
+        raise ConfigError(f"task: unknown task {args.task!r}; allowed: {', '.join(task_names())}")
+    if task.get("data", {}).get("builder") != "pile_odm":
+        raise ConfigError(f"task: {args.task!r} generates its data at run time; nothing to prepare "
+                          "(prepare applies to the pile-odm tasks)")
+    return prepare_from_cli(vars(args), task["data"])
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .leaderboard import format_markdown, leaderboard_rows
     from .runner import RunFailed, execute, prepare_run
@@ -93,10 +113,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     for i, item in enumerate(prepared, 1):
         print(f"[{i}/{len(prepared)}] {item.config.recipe['name']} seed {item.config.seed} on {args.task}",
               flush=True)
+        runner = execute
+        if item.config.recipe.get("pipeline") == "doremi":
+            from .pipelines.doremi import run_doremi as runner
         try:
-            record, path = execute(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
-                                   track=not args.no_tracking, tracking_uri=args.tracking_uri,
-                                   devices=args.devices, accelerator=args.accelerator)
+            record, path = runner(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
+                                  track=not args.no_tracking, tracking_uri=args.tracking_uri,
+                                  devices=args.devices, accelerator=args.accelerator)
         except RunFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -149,13 +172,16 @@ def cmd_track(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from .offline import go_offline
 
-    go_offline()
     args = build_parser().parse_args(argv)
+    if not (args.command == "prepare" and args.data_dir is None):
+        go_offline()  # `prepare` without --data-dir streams the Pile from the hub
     try:
         if args.command == "list":
             return cmd_list()
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "prepare":
+            return cmd_prepare(args)
         if args.command == "leaderboard":
             return cmd_leaderboard(args)
         return cmd_track(args)

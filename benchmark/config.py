@@ -58,6 +58,8 @@ TRAINING_KEYS: dict[str, tuple[Any, str]] = {
     "eval_batch_size": (_positive_int, "a positive integer"),
     "checkpoint_every": (_positive_int, "a positive integer"),
     "log_every": (_positive_int, "a positive integer"),
+    "precision": (lambda v: v in ("32-true", "bf16-mixed", "16-mixed", "bf16-true"),
+                  "one of 32-true, bf16-mixed, 16-mixed, bf16-true"),
 }
 SECTIONS = ("data", "model", "training", "evaluation")
 OVERRIDE_SECTIONS = SECTIONS + ("method",)
@@ -198,10 +200,27 @@ def validate_training(training: dict[str, Any]) -> None:
             raise ConfigError(f"training.{key}: required")
 
 
+def resolve_mixture_reference(value: Any, task: dict[str, Any], field: str) -> Any:
+    """Recipes can name mixtures instead of listing numbers:
+    `task` → the task's `data.initial_weights` (e.g. The Pile Weights for pile-odm, proportional for
+    the embedded benchmark); `published:NAME` → column NAME of paper_tables/pile_weights.yaml."""
+    if value == "task":
+        value = task["data"].get("initial_weights", "proportional")
+    if isinstance(value, str) and value.startswith("published:"):
+        table = load_yaml(resource_dir("paper_tables") / "pile_weights.yaml")
+        name = value.split(":", 1)[1]
+        mixtures = [k for k, v in table.items() if k != "domains" and isinstance(v, dict)]
+        if name not in mixtures:
+            raise ConfigError(f"method.{field}: unknown published mixture {name!r}; allowed: {', '.join(mixtures)}")
+        return dict(table[name])
+    return value
+
+
 def build_strategy(config: RunConfig, domains: list[str], sizes: list[float], strategy_seed: int) -> Any:
     """Instantiate the recipe's strategy for the task's domains; hyperparameter errors → ConfigError."""
     cls = get_strategy_class(config.recipe["strategy"])
-    params = dict(config.recipe["hyperparameters"])
+    params = {key: resolve_mixture_reference(value, config.task, key)
+              for key, value in config.recipe["hyperparameters"].items()}
     fields = {f.name for f in dataclasses.fields(cls)} - {"domains", "sizes", "seed", "history"}
     unknown = sorted(set(params) - fields)
     if unknown:

@@ -47,7 +47,8 @@ def _quiet_lightning() -> None:
 
 def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: bool = True,
           stop_after_steps: int | None = None, devices: int = 1, accelerator: str = "cpu",
-          strategy: str = "auto", extra_callbacks: list[Any] | None = None) -> tuple[Any, Any, Any, float]:
+          strategy: str = "auto", extra_callbacks: list[Any] | None = None,
+          reference_model: torch.nn.Module | None = None) -> tuple[Any, Any, Any, float]:
     """Fit the model; returns (module, datamodule, callback, seconds). `stop_after_steps` ends the
     session early (as a crash would) without changing the configured schedule."""
     import lightning as L
@@ -67,7 +68,9 @@ def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: b
     optim = {"lr": training["lr"], "betas": training.get("betas", [0.9, 0.95]), "eps": training.get("eps", 1e-8),
              "weight_decay": training.get("weight_decay", 0.1), "warmup_fraction": training.get("warmup_fraction", 0.01),
              "min_lr_ratio": training.get("min_lr_ratio", 0.1), "total_steps": training["steps"]}
-    module = MixingLanguageModel(model, len(data.domains), optim)
+    if "reference_model" in prepared.strategy.hooks and reference_model is None:
+        raise ValueError(f"{config.recipe['strategy']} needs a frozen reference model (run it through its pipeline)")
+    module = MixingLanguageModel(model, len(data.domains), optim, reference_model)
     grad_accum = training.get("grad_accum", 1)
     datamodule = MixtureDataModule(data, prepared.strategy, training["batch_size"], grad_accum, config.seed)
     callback = MixingCallback(data, training["steps"], training.get("eval_every", 100),
@@ -81,7 +84,7 @@ def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: b
         accumulate_grad_batches=grad_accum, gradient_clip_val=training.get("grad_clip", 1.0) or None,
         callbacks=[callback, *(extra_callbacks or []), checkpointing], logger=False, enable_progress_bar=progress,
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-        use_distributed_sampler=False, deterministic=True)
+        use_distributed_sampler=False, deterministic=True, precision=training.get("precision", "32-true"))
     ckpt = checkpoint_dir / "last.ckpt"
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt) if resume and ckpt.exists() else None)
@@ -149,13 +152,14 @@ def build_record(prepared: PreparedRun, datamodule: Any, callback: Any, metrics:
 
 def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resume: bool = True,
             stop_after_steps: int | None = None, track: bool = True, tracking_uri: str | None = None,
-            devices: int = 1, accelerator: str = "cpu",
-            extra_callbacks: list[Any] | None = None) -> tuple[dict[str, Any] | None, Path | None]:
+            devices: int = 1, accelerator: str = "cpu", extra_callbacks: list[Any] | None = None,
+            reference_model: torch.nn.Module | None = None, annotate: dict[str, Any] | None = None,
+            ) -> tuple[dict[str, Any] | None, Path | None]:
     """Train, evaluate, write the record atomically, then log it to MLflow.
 
     Under DDP (devices > 1) every rank trains and evaluates its share; rank 0 writes the record and
     returns it, the other ranks write their mixture trajectory beside the checkpoint and return
-    (None, None)."""
+    (None, None). `annotate` adds fields to the record (e.g. a pipeline's extra compute)."""
     go_offline()
     config = prepared.config
     run_dir = output_dir / "runs" / config.run_id
@@ -165,7 +169,7 @@ def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resu
         module, datamodule, callback, _ = train(prepared, run_dir, progress, resume, stop_after_steps,
                                                 devices=devices, accelerator=accelerator,
                                                 strategy="ddp" if devices > 1 else "auto",
-                                                extra_callbacks=extra_callbacks)
+                                                extra_callbacks=extra_callbacks, reference_model=reference_model)
     except Exception as exc:
         _write_partial(prepared, output_dir, exc)
         raise RunFailed(f"{config.run_id}: {type(exc).__name__}: {exc}") from exc
@@ -176,8 +180,15 @@ def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resu
         write_json_atomic(run_dir / f"rank{trainer.global_rank}_mixture.json", prepared.strategy.weight_trajectory())
         return None, None
     downstream = downstream_metrics(prepared, module) if finished else {}
+    if finished:  # final weights, for pipelines that reuse this model (e.g. DoReMi's reference)
+        torch.save(module.model.state_dict(), run_dir / "final_model.pt")
     record = build_record(prepared, datamodule, callback, metrics, downstream, time.perf_counter() - start,
                           "completed" if finished else "interrupted")
+    for key, value in (annotate or {}).items():
+        if isinstance(value, dict) and isinstance(record.get(key), dict):
+            record[key] = {**record[key], **value}
+        else:
+            record[key] = value
     path = write_json_atomic(record_path(results_dir, config.run_id), record)
     if track and finished:
         from .plots import plot_mixture

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark.config import load_recipe
+from benchmark.config import load_recipe, resolve_mixture_reference
 from benchmark.strategies import StrategyConfigError, get_strategy_class
 
 AB = ["a", "b"]
@@ -169,7 +169,7 @@ def test_recipe_loads_and_builds(recipe_name):
     assert recipe["applies_to"] == NEW_RECIPES[recipe_name]
     assert recipe["description"] and recipe["source"]
     cls = get_strategy_class(recipe["strategy"])
-    params = dict(recipe["hyperparameters"])
+    params = {k: resolve_mixture_reference(v, {"data": {}}, k) for k, v in recipe["hyperparameters"].items()}
     if "total_steps" in {f.name for f in dataclasses.fields(cls)}:
         params.setdefault("total_steps", 100)
     strategy = cls(ABT, [1, 2, 3], **params)

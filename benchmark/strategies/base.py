@@ -42,6 +42,7 @@ class DomainStats:
     microbatches: np.ndarray
     sequences: np.ndarray
     rewards: np.ndarray | None = None
+    excess_loss_sum: np.ndarray | None = None   # Σ max(ℓ − ℓ_ref, 0) per domain (reference-model hook)
 
     @classmethod
     def zeros(cls, num_domains: int) -> "DomainStats":
@@ -54,7 +55,9 @@ class DomainStats:
 
     @classmethod
     def from_array(cls, array: np.ndarray) -> "DomainStats":
-        return cls(*(np.asarray(row, dtype=np.float64).copy() for row in array))
+        """From the five summable rows, plus an optional sixth: the excess-loss sums."""
+        rows = [np.asarray(row, dtype=np.float64).copy() for row in array]
+        return cls(*rows[:5], excess_loss_sum=rows[5] if len(rows) > 5 else None)
 
     @property
     def drawn(self) -> np.ndarray:
@@ -154,8 +157,14 @@ class MixingStrategy:
         else:
             plan = self.rng.choice(self.num_domains, size=(num_microbatches, batch_size), p=weights)
         if self.log_every and (step % self.log_every == 0 or step == 1):
-            self.history.append(StepLog(step, np.asarray(weights, dtype=float).tolist(), self.reward_log()))
+            logged = np.asarray(self.logged_weights(weights), dtype=float)
+            self.history.append(StepLog(step, logged.tolist(), self.reward_log()))
         return plan
+
+    def logged_weights(self, sampling: np.ndarray) -> np.ndarray:
+        """The mixture recorded in the trajectory (the sampling weights, unless a method's real
+        output is another mixture, e.g. DoReMi's DRO weights)."""
+        return sampling
 
     def reward_log(self) -> list[float] | None:
         """Per-arm reward estimates to log beside the weights (None for static methods)."""

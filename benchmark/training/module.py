@@ -21,14 +21,17 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: flo
 
 
 class MixingLanguageModel(L.LightningModule):
-    def __init__(self, model: torch.nn.Module, num_domains: int, optim: dict[str, Any]):
+    def __init__(self, model: torch.nn.Module, num_domains: int, optim: dict[str, Any],
+                 reference_model: torch.nn.Module | None = None):
         super().__init__()
         self.model = model
+        # DoReMi's frozen reference model: kept out of the module's parameters and checkpoints.
+        self._reference = [reference_model.eval().requires_grad_(False)] if reference_model is not None else []
         self.num_domains = num_domains
         self.optim = optim
-        # Per-domain statistics of the current optimizer step, rows as in DomainStats. A plain
-        # attribute, not a buffer: DDP would broadcast rank 0's buffers over the other ranks'.
-        self.step_stats = torch.zeros(5, num_domains, dtype=torch.float64)
+        # Per-domain statistics of the current optimizer step: the five rows of DomainStats plus the
+        # excess-loss sums. A plain attribute, not a buffer: DDP would broadcast rank 0's buffers.
+        self.step_stats = torch.zeros(6, num_domains, dtype=torch.float64)
 
     def training_step(self, _tick: Any, batch_idx: int) -> torch.Tensor:
         batch = self.trainer.datamodule.feeder.next_microbatch()  # planned live, see datamodule.py
@@ -47,6 +50,11 @@ class MixingLanguageModel(L.LightningModule):
                 f"non-finite training loss ({loss.item()}) at step {self.global_step + 1} "
                 f"on domains {sorted(set(domains.tolist()))}; the last checkpoint is kept")
         self._accumulate(losses.detach(), domains)
+        if self._reference:
+            reference = self._reference[0].to(self.device)
+            with torch.no_grad():
+                excess = (losses.detach() - token_losses(reference, ids)).clamp(min=0)
+            self.step_stats[5].index_add_(0, domains, excess.sum(dim=1).double())
         self.log("train/loss", loss.detach(), prog_bar=True, on_step=True, batch_size=len(ids))
         return loss
 
