@@ -1,0 +1,259 @@
+"""A static, self-contained HTML leaderboard: tables + PNG figures embedded as base64.
+
+No scripts, no external files, no network: the page opens from disk or an artifact store as is.
+Figures (headless matplotlib): bars with 95% CI per metric (seeds as dots), validation average
+perplexity vs step and per-domain validation perplexity curves (mean over seeds), and each
+method's mixture trajectory (mean over seeds).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import time
+from collections import defaultdict
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .leaderboard import (  # noqa: E402
+    BASELINE, HEADERS, METRICS, _ranks, _sorted_rows, benchmarks, canonical_metric, curve_avg_ppl, table_cells,
+)
+
+CSS = """
+body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 24px 32px; color: #1d2330;
+       background: #ffffff; }
+h1 { font-size: 26px; margin-bottom: 4px; }
+h2 { font-size: 20px; margin-top: 36px; border-bottom: 2px solid #3b6fb6; padding-bottom: 4px; }
+h3 { font-size: 16px; margin-top: 22px; }
+p.note { color: #4a5263; font-size: 13px; max-width: 1100px; }
+table { border-collapse: collapse; font-size: 13px; margin: 10px 0 18px 0; }
+th { background: #3b6fb6; color: #fff; padding: 6px 8px; text-align: left; position: sticky; top: 0; }
+td { border-bottom: 1px solid #d9dee8; padding: 5px 8px; white-space: nowrap; }
+tr:nth-child(even) td { background: #f2f5fa; }
+tr.baseline td { font-style: italic; }
+td.best { font-weight: bold; color: #0b6e3a; }
+figure { margin: 10px 0 22px 0; }
+figcaption { font-size: 12px; color: #4a5263; }
+img { max-width: 100%; border: 1px solid #e1e5ee; }
+"""
+
+
+def png_base64(fig: Any, dpi: int = 80) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def mean_curve(runs: list[dict[str, Any]], read: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over runs at the evaluation steps all of them share; `read(losses) -> value`."""
+    per_run = []
+    for run in runs:
+        curves = run.get("curves") or {}
+        per_run.append({int(s): read(v) for s, v in zip(curves.get("eval_steps", []), curves.get("val_loss", []))})
+    if not per_run:
+        return np.array([]), np.array([])
+    steps = sorted(set.intersection(*(set(p) for p in per_run)))
+    return np.array(steps), np.array([np.mean([p[s] for p in per_run]) for s in steps])
+
+
+def plot_avg_ppl_vs_steps(groups: dict[str, list[dict[str, Any]]], title: str, ax: Any = None,
+                          reference: tuple[str, float] | None = None) -> Any:
+    """Validation average perplexity (ODM's metric) vs optimizer step, mean over seeds per group."""
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for label, runs in groups.items():
+        steps, values = mean_curve(runs, curve_avg_ppl)
+        if len(steps):
+            ax.plot(steps, values, marker="o", markersize=3, label=f"{label} (n={len(runs)})")
+    if reference is not None:
+        ax.axhline(reference[1], color="grey", linestyle="--", linewidth=1, label=reference[0])
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("validation average perplexity")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    if groups:
+        ax.legend(fontsize=8)
+    return fig if fig is not None else ax.figure
+
+
+def _bars(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any:
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.6))
+    names = [r["method"] for r in rows]
+    colours = plt.cm.tab10(np.arange(len(rows)) % 10)
+    for ax, (column, read, low) in zip(axes, METRICS):
+        means = [r[column]["mean"] if r[column] else np.nan for r in rows]
+        errors = [r[column]["ci95"] if r[column] and not math.isnan(r[column]["ci95"]) else 0.0 for r in rows]
+        x = np.arange(len(rows))
+        ax.bar(x, means, yerr=errors, color=colours, capsize=4, alpha=0.85)
+        for i, row in enumerate(rows):
+            values = [read(run) for run in runs_of[row["method"]]]
+            values = [v for v in values if v is not None]
+            ax.scatter([i] * len(values), values, color="black", s=9, zorder=3)
+        ax.set_xticks(x)
+        ax.set_xticklabels(names, rotation=40, ha="right", fontsize=8)
+        ax.set_title(f"{column} ({'lower' if low else 'higher'} is better)", fontsize=10)
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.suptitle("mean ± 95% CI over seeds (dots: seeds), test split", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any | None:
+    domains = next((r.get("mixture", {}).get("domains") for runs in runs_of.values() for r in runs
+                    if r.get("mixture", {}).get("domains")), None)
+    if not domains:
+        return None
+    cols = min(5, len(domains))
+    nrows = math.ceil(len(domains) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.6 * nrows), squeeze=False)
+    for d, domain in enumerate(domains):
+        ax = axes[d // cols][d % cols]
+        for row in rows:
+            steps, values = mean_curve(runs_of[row["method"]], lambda losses, d=d: math.exp(min(losses[d], 50.0)))
+            if len(steps):
+                ax.plot(steps, values, label=row["method"], linewidth=1.2)
+        ax.set_title(domain, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+    for d in range(len(domains), nrows * cols):
+        axes[d // cols][d % cols].axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels) or 1), fontsize=8)
+    fig.suptitle("per-domain validation perplexity vs step (mean over seeds)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    return fig
+
+
+def mean_trajectory(runs: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    per_run = []
+    domains = None
+    for run in runs:
+        mixture = run.get("mixture") or {}
+        if mixture.get("steps") and mixture.get("weights"):
+            domains = mixture["domains"]
+            per_run.append({int(s): w for s, w in zip(mixture["steps"], mixture["weights"])})
+    if not per_run:
+        return None
+    steps = sorted(set.intersection(*(set(p) for p in per_run)))
+    if not steps:
+        return None
+    weights = np.array([np.mean([p[s] for p in per_run], axis=0) for s in steps])
+    return domains, np.array(steps), weights
+
+
+def _trajectories(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any | None:
+    items = [(row["method"], mean_trajectory(runs_of[row["method"]])) for row in rows]
+    items = [(name, t) for name, t in items if t is not None]
+    if not items:
+        return None
+    cols = min(3, len(items))
+    nrows = math.ceil(len(items) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.6 * cols, 2.9 * nrows), squeeze=False)
+    for i, (name, (domains, steps, weights)) in enumerate(items):
+        ax = axes[i // cols][i % cols]
+        ax.stackplot(steps, weights.T, labels=domains, step="post")
+        ax.set_xlim(steps.min(), max(steps.max(), steps.min() + 1))
+        ax.set_ylim(0, 1)
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for i in range(len(items), nrows * cols):
+        axes[i // cols][i % cols].axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(10, len(labels) or 1), fontsize=8)
+    fig.suptitle("mixture trajectories: sampling probability per domain vs step (mean over seeds)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.96))
+    return fig
+
+
+def _figure(fig: Any, caption: str) -> str:
+    if fig is None:
+        return ""
+    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{png_base64(fig)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _table(task_rows: list[dict[str, Any]], baseline: str | None) -> str:
+    ranks = _ranks(task_rows)
+    headers = [h.replace("baseline", baseline or "baseline") for h in HEADERS]
+    best = {}
+    for column, _, low in METRICS:
+        values = [(r[column]["mean"], r["method"]) for r in task_rows if r[column]]
+        if values:
+            best[column] = (min if low else max)(values)[1]
+    metric_index = {h: i for i, h in enumerate(HEADERS)}
+    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
+    for row in task_rows:
+        cells = table_cells(row, ranks)
+        classes = [""] * len(cells)
+        for column, method in best.items():
+            if method == row["method"] and column in metric_index:
+                classes[metric_index[column]] = ' class="best"'
+        tr = ' class="baseline"' if row.get("is_baseline") else ""
+        out.append(f"<tr{tr}>" + "".join(f"<td{c}>{html.escape(v)}</td>" for c, v in zip(classes, cells)) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def render_html(rows: list[dict[str, Any]], records: list[dict[str, Any]], sort_by: str = "avg ppl",
+                plots: bool = True, title: str = "Data-mixing benchmark leaderboard") -> str:
+    sort_by = canonical_metric(sort_by)
+    by_run_id = {r.get("run_id"): r for r in records if r.get("status") == "completed"}
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{CSS}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>",
+             f"<p class='note'>Generated {html.escape(time.strftime('%Y-%m-%d %H:%M:%S'))} from "
+             f"{len(by_run_id)} completed result record(s). Each row: mean ± 95% t confidence interval over seeds "
+             "(test split). Δ is the paired difference against the baseline over shared seeds. Steps to target: "
+             "first evaluation step at which the validation average perplexity reaches the baseline's final one. "
+             "Average perplexity (ODM's metric) is dominated by high-entropy domains: read it together with excess "
+             "loss, worst-domain perplexity and downstream accuracy. Bold: best mean per metric.</p>"]
+    for bench in benchmarks(rows):
+        task_rows = _sorted_rows([r for r in rows if r.get("benchmark", r["task"]) == bench], sort_by)
+        baseline = next((r["baseline"] for r in task_rows if r.get("baseline")), None)
+        runs_of = {r["method"]: [by_run_id[i] for i in r.get("run_ids", []) if i in by_run_id] for r in task_rows}
+        parts.append(f"<h2>{html.escape(bench)}</h2>")
+        if baseline is None:
+            parts.append(f"<p class='note'>No {html.escape(BASELINE)} runs in this benchmark: paired differences and "
+                         "steps-to-target are not available.</p>")
+        parts.append(_table(task_rows, baseline))
+        if plots:
+            parts.append("<h3>Final metrics</h3>")
+            parts.append(_figure(_bars(task_rows, runs_of), f"{bench}: metrics with 95% CI"))
+            parts.append("<h3>Validation curves</h3>")
+            parts.append(_figure(plot_avg_ppl_vs_steps(runs_of, f"{bench}: validation average perplexity"),
+                                 f"{bench}: validation average perplexity vs step"))
+            parts.append(_figure(_domain_curves(task_rows, runs_of), f"{bench}: per-domain validation perplexity"))
+            parts.append("<h3>Mixture trajectories</h3>")
+            parts.append(_figure(_trajectories(task_rows, runs_of), f"{bench}: mixture trajectories"))
+        parts.append(_details(task_rows))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _details(task_rows: list[dict[str, Any]]) -> str:
+    """Per-row provenance: seeds, run ids, hyperparameters, extra compute."""
+    out = ["<details><summary>runs behind each row</summary><ul>"]
+    for row in task_rows:
+        variant = ", ".join(f"{k}={v}" for k, v in sorted(row.get("variant", {}).items())) or "(recipe defaults)"
+        out.append(f"<li><b>{html.escape(row['method'])}</b> [{html.escape(str(row.get('strategy')))}] "
+                   f"{html.escape(variant)} — seeds {html.escape(str(row['seeds']))}: "
+                   f"{html.escape(', '.join(str(i) for i in row.get('run_ids', [])))}</li>")
+    out.append("</ul></details>")
+    return "\n".join(out)
+
+
+def group_by_method(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        groups[record["method"]].append(record)
+    return dict(groups)
