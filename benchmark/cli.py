@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--devices", type=int, default=1,
                      help="processes/GPUs; > 1 trains with Lightning DDP (every rank holds the same strategy state)")
     run.add_argument("--accelerator", default="cpu", choices=["cpu", "gpu", "auto"], help="default: cpu")
+    run.add_argument("--num-nodes", type=int, default=1, help="machines (torchrun / SLURM launch; see README)")
+    run.add_argument("--parallel", default="ddp", choices=["ddp", "fsdp"],
+                     help="data-parallel strategy when devices x nodes > 1 (fsdp shards GPT-NeoX layers)")
 
     sub.add_parser("list", help="list tasks and methods", description="List benchmark tasks and method recipes.")
 
@@ -119,7 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             record, path = runner(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
                                   track=not args.no_tracking, tracking_uri=args.tracking_uri,
-                                  devices=args.devices, accelerator=args.accelerator)
+                                  devices=args.devices, accelerator=args.accelerator,
+                                  num_nodes=args.num_nodes, parallel=args.parallel)
         except RunFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -317,7 +317,8 @@ def format_steps(target: dict[str, Any] | None) -> str:
         return f"not reached (0/{target['n']})"
     text = f"{target['mean']:.4g}"
     if target["fraction"] is not None:
-        text += f" ({100 * (1 - target['fraction']):+.0f}% fewer)" if target["fraction"] != 1 else " (same)"
+        saved = 1 - target["fraction"]
+        text += f" ({100 * saved:.0f}% fewer)" if saved > 0 else (" (same)" if saved == 0 else f" ({-100 * saved:.0f}% more)")
     if target["reached"] < target["n"]:
         text += f", reached {target['reached']}/{target['n']}"
     return text
@@ -534,6 +535,7 @@ def write_text_atomic(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o644)            # mkstemp creates 0600; reports are meant to be read by others
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

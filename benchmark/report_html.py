@@ -70,15 +70,20 @@ def plot_avg_ppl_vs_steps(groups: dict[str, list[dict[str, Any]]], title: str, a
     fig = None
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    plotted = []
     for label, runs in groups.items():
         steps, values = mean_curve(runs, curve_avg_ppl)
         if len(steps):
             ax.plot(steps, values, marker="o", markersize=3, label=f"{label} (n={len(runs)})")
+            plotted += list(values)
     if reference is not None:
         ax.axhline(reference[1], color="grey", linestyle="--", linewidth=1, label=reference[0])
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("validation average perplexity")
-    ax.set_yscale("log")
+    if plotted and min(plotted) > 0 and max(plotted) / min(plotted) > 5:
+        from matplotlib.ticker import ScalarFormatter
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     if groups:

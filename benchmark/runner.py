@@ -47,8 +47,8 @@ def _quiet_lightning() -> None:
 
 def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: bool = True,
           stop_after_steps: int | None = None, devices: int = 1, accelerator: str = "cpu",
-          strategy: str = "auto", extra_callbacks: list[Any] | None = None,
-          reference_model: torch.nn.Module | None = None) -> tuple[Any, Any, Any, float]:
+          strategy: Any = "auto", extra_callbacks: list[Any] | None = None,
+          reference_model: torch.nn.Module | None = None, num_nodes: int = 1) -> tuple[Any, Any, Any, float]:
     """Fit the model; returns (module, datamodule, callback, seconds). `stop_after_steps` ends the
     session early (as a crash would) without changing the configured schedule."""
     import lightning as L
@@ -79,7 +79,7 @@ def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: b
     checkpointing = ModelCheckpoint(dirpath=checkpoint_dir, filename="last", every_n_train_steps=training.get(
         "checkpoint_every", 100), save_top_k=1, monitor=None, enable_version_counter=False)
     trainer = L.Trainer(
-        accelerator=accelerator, devices=devices, strategy=strategy,
+        accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
         max_steps=min(stop_after_steps or training["steps"], training["steps"]),
         accumulate_grad_batches=grad_accum, gradient_clip_val=training.get("grad_clip", 1.0) or None,
         callbacks=[callback, *(extra_callbacks or []), checkpointing], logger=False, enable_progress_bar=progress,
@@ -89,6 +89,18 @@ def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: b
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt) if resume and ckpt.exists() else None)
     return module, datamodule, callback, time.perf_counter() - start
+
+
+def parallel_strategy(name: str, world_size: int) -> Any:
+    """Lightning strategy: plain for one process, DDP, or FSDP sharding each GPT-NeoX layer."""
+    if world_size <= 1:
+        return "auto"
+    if name == "fsdp":
+        from lightning.pytorch.strategies import FSDPStrategy
+        from transformers.models.gpt_neox.modeling_gpt_neox import GPTNeoXLayer
+
+        return FSDPStrategy(auto_wrap_policy={GPTNeoXLayer}, sharding_strategy="FULL_SHARD")
+    return "ddp"
 
 
 def final_metrics(prepared: PreparedRun, module: Any, world_size: int = 1, rank: int = 0) -> dict[str, Any]:
@@ -154,7 +166,7 @@ def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resu
             stop_after_steps: int | None = None, track: bool = True, tracking_uri: str | None = None,
             devices: int = 1, accelerator: str = "cpu", extra_callbacks: list[Any] | None = None,
             reference_model: torch.nn.Module | None = None, annotate: dict[str, Any] | None = None,
-            ) -> tuple[dict[str, Any] | None, Path | None]:
+            num_nodes: int = 1, parallel: str = "ddp") -> tuple[dict[str, Any] | None, Path | None]:
     """Train, evaluate, write the record atomically, then log it to MLflow.
 
     Under DDP (devices > 1) every rank trains and evaluates its share; rank 0 writes the record and
@@ -168,8 +180,9 @@ def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resu
     try:
         module, datamodule, callback, _ = train(prepared, run_dir, progress, resume, stop_after_steps,
                                                 devices=devices, accelerator=accelerator,
-                                                strategy="ddp" if devices > 1 else "auto",
-                                                extra_callbacks=extra_callbacks, reference_model=reference_model)
+                                                strategy=parallel_strategy(parallel, devices * num_nodes),
+                                                extra_callbacks=extra_callbacks, reference_model=reference_model,
+                                                num_nodes=num_nodes)
     except Exception as exc:
         _write_partial(prepared, output_dir, exc)
         raise RunFailed(f"{config.run_id}: {type(exc).__name__}: {exc}") from exc

@@ -42,7 +42,7 @@ def train_step(model, optimizer, feeder: MixtureFeeder, num_domains: int) -> Non
     np.add.at(stats.tokens, domains, losses.shape[1])
     np.add.at(stats.sequences, domains, 1)
     if (domains == domains[0]).all():
-        stats.microbatch_loss_sum[domains[0]] += float(losses.mean())
+        stats.microbatch_loss_sum[domains[0]] += float(losses.detach().mean())
         stats.microbatches[domains[0]] += 1
     feeder.update_strategy(feeder.step - 1, stats, None)
 

@@ -59,7 +59,8 @@ def run_doremi(prepared: PreparedRun, output_dir: Path, **execute_kwargs: Any) -
     config = prepared.config
     options = {**PIPELINE_DEFAULTS, **config.recipe.get("pipeline_options", {})}
     stage_dir = output_dir / "pipeline"
-    quiet = {k: v for k, v in execute_kwargs.items() if k in ("progress", "devices", "accelerator")}
+    quiet = {k: v for k, v in execute_kwargs.items()
+             if k in ("progress", "devices", "accelerator", "num_nodes", "parallel")}
 
     reference_hp = {"weights": options["reference_weights"], "normalize": True} \
         if isinstance(options["reference_weights"], dict) else {}

@@ -1,0 +1,223 @@
+"""Models for FLAD: the embedded benchmark's small pretrained decoder (built from a config, pre-trained
+once and cached) and real hub models (T5-XL LM-adapted, T0-3B, t5-base, any causal LM) loaded
+with `from_pretrained`. Both kinds train and score through the same three functions:
+
+    encode_pair(tokenizer, kind, context, continuation) → (context ids, continuation ids)
+    make_batch(bundle, pairs)                           → padded tensors with loss masks
+    example_losses(bundle, batch)                       → mean token NLL per example [B]
+
+The text-to-text target of a prompted example is its continuation followed by the end-of-sequence
+token (T5/T0 targets end with </s>; a decoder scores the choice tokens + EOS after the prompt).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+MODEL_KINDS = ("causal", "seq2seq")
+
+
+@dataclass
+class ModelBundle:
+    model: Any
+    tokenizer: Any
+    kind: str                       # causal | seq2seq
+    description: dict[str, Any] = field(default_factory=dict)
+    extra_compute: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def lm_head(self) -> torch.nn.Parameter:
+        """The parameter subset FLAD's rewards use: the output projection (LM head)."""
+        return self.model.get_output_embeddings().weight
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+
+def build_word_tokenizer(words: list[str]) -> Any:
+    """Word-level tokenizer over `words` (the first three: <pad>, <eos>, <unk>), as a fast HF tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    core.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    return PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>",
+                                   model_max_length=4096)
+
+
+# -- encoding, batching, losses --------------------------------------------------------------------
+def encode_pair(tokenizer: Any, kind: str, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """Token ids of (context, continuation) exactly as lm-eval's HFLM splits them: a decoder encodes
+    context + continuation and takes the tail after the context's tokens; an encoder-decoder encodes
+    them separately (the continuation without special tokens)."""
+    if kind == "causal":
+        whole = tokenizer.encode(context + continuation)
+        ctx = tokenizer.encode(context)
+        return ctx, whole[len(ctx):]
+    return tokenizer.encode(context), tokenizer.encode(continuation, add_special_tokens=False)
+
+
+def make_batch(bundle: ModelBundle, pairs: list[tuple[list[int], list[int]]], max_length: int | None = None,
+               ) -> dict[str, torch.Tensor]:
+    """Pad (context ids, target ids) pairs. Causal: one sequence, loss on the target positions.
+    Seq2seq: encoder input = context, decoder labels = target."""
+    pad = bundle.tokenizer.pad_token_id
+    device = bundle.device
+    if bundle.kind == "causal":
+        seqs = [(c + t)[-(max_length or 10**9):] for c, t in pairs]
+        targets = [min(len(t), len(s) - 1) for (c, t), s in zip(pairs, seqs)]
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        labels = torch.full((len(seqs), width), -100, dtype=torch.long)
+        for i, (s, n) in enumerate(zip(seqs, targets)):
+            ids[i, :len(s)] = torch.tensor(s)
+            mask[i, :len(s)] = 1
+            labels[i, len(s) - n:len(s)] = torch.tensor(s[len(s) - n:])
+        return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+    width = max(len(c) for c, _ in pairs)
+    twidth = max(len(t) for _, t in pairs)
+    ids = torch.full((len(pairs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(pairs), width), dtype=torch.long)
+    labels = torch.full((len(pairs), twidth), -100, dtype=torch.long)
+    for i, (c, t) in enumerate(pairs):
+        ids[i, :len(c)] = torch.tensor(c)
+        mask[i, :len(c)] = 1
+        labels[i, :len(t)] = torch.tensor(t)
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+
+
+def token_logprobs(bundle: ModelBundle, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log p of every label token [B, T], mask of label tokens [B, T])."""
+    labels = batch["labels"]
+    if bundle.kind == "causal":
+        logits = bundle.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+        labels = labels[:, 1:]
+    else:
+        decoder_input_ids = bundle.model.prepare_decoder_input_ids_from_labels(labels=labels)  # -100 → pad
+        logits = bundle.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                              decoder_input_ids=decoder_input_ids).logits
+    mask = labels != -100
+    logp = -F.cross_entropy(logits.float().transpose(1, 2), labels.clamp(min=0), reduction="none")
+    return logp * mask, mask
+
+
+def example_losses(bundle: ModelBundle, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean token cross-entropy of each example's target (EOS included) [B]."""
+    logp, mask = token_logprobs(bundle, batch)
+    return -logp.sum(1) / mask.sum(1).clamp(min=1)
+
+
+def training_pairs(bundle: ModelBundle, examples: list[Any], max_length: int | None = None,
+                   ) -> list[tuple[list[int], list[int]]]:
+    """(context, target + EOS) ids of prompted examples; the target follows the prompt after a space."""
+    eos = bundle.tokenizer.eos_token_id
+    out = []
+    for e in examples:
+        ctx, cont = encode_pair(bundle.tokenizer, bundle.kind, e.input, " " + e.target)
+        out.append((ctx[-(max_length or 10**9):], cont + [eos]))
+    return out
+
+
+# -- the embedded benchmark's base model -----------------------------------------------------------
+EMBEDDED_MODEL_KEYS = {"source", "family", "hidden_size", "num_layers", "num_heads", "intermediate_size",
+                       "max_positions", "rotary_pct", "parallel_residual", "tie_embeddings", "pretrain"}
+PRETRAIN_DEFAULTS = {"steps": 300, "batch_size": 32, "seq_len": 32, "lr": 3.0e-3, "warmup_steps": 20}
+
+
+def _hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def embedded_base_model(spec: dict[str, Any], vocab: list[str], corpus: np.ndarray, cache_dir: Path,
+                        log: Any = print) -> ModelBundle:
+    """A small GPT-NeoX decoder (untied LM head), pre-trained once on `corpus` and cached under
+    cache_dir/<hash of model spec + pre-training settings + corpus>."""
+    from ..training.model import build_model
+
+    unknown = sorted(set(spec) - EMBEDDED_MODEL_KEYS)
+    if unknown:
+        raise ValueError(f"model.{unknown[0]}: unknown key for the embedded model; allowed: "
+                         f"{', '.join(sorted(EMBEDDED_MODEL_KEYS))}")
+    pretrain = {**PRETRAIN_DEFAULTS, **(spec.get("pretrain") or {})}
+    arch = {k: v for k, v in spec.items() if k not in ("source", "pretrain")}
+    arch.setdefault("tie_embeddings", False)
+    key = _hash({"arch": arch, "pretrain": pretrain, "vocab": vocab,
+                 "corpus": hashlib.sha256(np.ascontiguousarray(corpus, dtype="<i8").tobytes()).hexdigest()})
+    tokenizer = build_word_tokenizer(vocab)
+    model = build_model(arch, len(vocab), seed=0)
+    path = cache_dir / f"base-{key}.pt"
+    description = {"source": "embedded", "arch": arch, "pretrain": pretrain, "cache_key": key}
+    bundle = ModelBundle(model, tokenizer, "causal", description)
+    if path.exists():
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return bundle
+    start = time.perf_counter()
+    generator = torch.Generator().manual_seed(0)
+    optim = torch.optim.AdamW(model.parameters(), lr=pretrain["lr"], weight_decay=0.01)
+    blocks = torch.from_numpy(corpus[:, :pretrain["seq_len"] + 1])
+    model.train()
+    for step in range(pretrain["steps"]):
+        lr_scale = min(1.0, (step + 1) / pretrain["warmup_steps"]) * 0.5 * (1 + math.cos(math.pi * step / pretrain["steps"]))
+        for group in optim.param_groups:
+            group["lr"] = pretrain["lr"] * lr_scale
+        rows = torch.randint(0, len(blocks), (pretrain["batch_size"],), generator=generator)
+        batch = blocks[rows]
+        logits = model(input_ids=batch[:, :-1]).logits
+        loss = F.cross_entropy(logits.transpose(1, 2), batch[:, 1:])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        optim.zero_grad(set_to_none=True)
+    model.eval()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(path)
+    seconds = time.perf_counter() - start
+    log(f"pre-trained the embedded base model ({pretrain['steps']} steps, final loss {loss.item():.3f}, "
+        f"{seconds:.0f} s); cached at {path}")
+    bundle.extra_compute.append({"kind": "base_pretraining", "steps": pretrain["steps"],
+                                 "tokens": pretrain["steps"] * pretrain["batch_size"] * pretrain["seq_len"],
+                                 "seconds": seconds, "cached_at": str(path)})
+    return bundle
+
+
+# -- real models from the hub -----------------------------------------------------------------------
+HF_MODEL_KEYS = {"source", "name", "kind", "revision", "tokenizer", "dtype", "gguf_file"}
+
+
+def hub_model(spec: dict[str, Any]) -> ModelBundle:
+    """`from_pretrained` of spec["name"]: kind seq2seq (T5 / T0) or causal (any decoder LM).
+    dtype: float32 | bfloat16 (FLAD trained in bf16). Needs the hub (or a local path / cache)."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    unknown = sorted(set(spec) - HF_MODEL_KEYS)
+    if unknown:
+        raise ValueError(f"model.{unknown[0]}: unknown key for a hub model; allowed: {', '.join(sorted(HF_MODEL_KEYS))}")
+    kind = spec.get("kind", "seq2seq")
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"model.kind: must be one of {list(MODEL_KINDS)}, got {kind!r}")
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(spec.get("dtype", "float32"))
+    if dtype is None:
+        raise ValueError(f"model.dtype: must be float32 or bfloat16, got {spec.get('dtype')!r}")
+    extra = {"gguf_file": spec["gguf_file"]} if spec.get("gguf_file") else {}
+    cls = AutoModelForSeq2SeqLM if kind == "seq2seq" else AutoModelForCausalLM
+    model = cls.from_pretrained(spec["name"], revision=spec.get("revision"), dtype=dtype, **extra)
+    tokenizer = AutoTokenizer.from_pretrained(spec.get("tokenizer", spec["name"]), revision=spec.get("revision"),
+                                              **extra)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return ModelBundle(model, tokenizer, kind, {"source": "hf", **spec})
