@@ -443,11 +443,13 @@ def _run_trial(trial: Any, spec: dict[str, Any], workdir: Path, parent: str | No
         trial.set_user_attr("steps", steps)
         trial.set_user_attr("tokens", steps * per_step)
         if is_pruned(exc):
+            _drop_checkpoints(workdir, prepared)
             trial.set_user_attr("pruned_at_step", callback.pruned_at)
             log_trial(spec, parent, trial, params, "PRUNED", None, None, callback.reported)
             raise optuna.TrialPruned(f"pruned at global step {callback.pruned_at}") from exc
         log_trial(spec, parent, trial, params, "FAIL", None, None, callback.reported)
         raise
+    _drop_checkpoints(workdir, prepared)
     steps = int(record["compute"]["steps"])
     value = objective_value(record)
     trial.set_user_attr("steps", steps)
@@ -456,6 +458,12 @@ def _run_trial(trial: Any, spec: dict[str, Any], workdir: Path, parent: str | No
     trial.set_user_attr("record", str(path))
     log_trial(spec, parent, trial, params, "COMPLETE", record, path, callback.reported)
     return value
+
+
+def _drop_checkpoints(workdir: Path, prepared: Any) -> None:
+    """A finished or pruned trial never resumes (a retry starts fresh): free the disk. Failed
+    trials keep theirs for inspection."""
+    shutil.rmtree(workdir / "runs" / prepared.config.run_id / "checkpoints", ignore_errors=True)
 
 
 def worker(storage_url: str, study_name: str, n_trials: int, workdir: Path, stream: int,

@@ -302,9 +302,11 @@ def odm_figure(records: list[dict[str, Any]], path: Path) -> Path:
         plot_avg_ppl_vs_steps(by_method, "ODM: validation average perplexity vs step (task pile-odm)", ax=ax)
         claim = iterations_claim(by_method, "odm-code") or iterations_claim(by_method, "odm-paper")
         if claim:
-            ax.axhline(claim["target"], color="grey", linestyle="--", linewidth=1)
+            ax.axhline(claim["target"], color="grey", linestyle="--", linewidth=1,
+                       label=f"final of the next best run ({claim['next_best']})")
             if claim["step"] is not None:
-                ax.axvline(claim["step"], color="grey", linestyle=":", linewidth=1)
+                ax.axvline(claim["step"], color="grey", linestyle=":", linewidth=1,
+                           label=f"ours: {claim['odm']} reaches it at step {claim['step']}")
         fraction = published["published_step"] / published["total_steps"]
         total = max(max(r["curves"]["eval_steps"]) for runs in by_method.values() for r in runs
                     if r["curves"]["eval_steps"])
@@ -404,8 +406,8 @@ def flad_scores(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "seeds": sorted(per_seed), "complete_seeds": len(complete), "max_targets": present}
 
 
-def _flad_cell(published: float | None, scores: dict[str, Any] | None, key: str = "avg") -> str:
-    pub = fmt_pub(published)
+def _flad_cell(published: float | None, scores: dict[str, Any] | None, key: str = "avg", digits: int = 2) -> str:
+    pub = fmt_pub(published, digits)
     if scores is None or not scores["seeds"]:
         return f"{pub} / {NOT_RUN}"
     value = scores["avg"] if key == "avg" else scores["per_target"].get(key)
@@ -454,7 +456,7 @@ def flad_per_dataset_table(records: list[dict[str, Any]]) -> Table:
         scores = flad_scores(runs) if runs else None
         row = [entry["model"], entry["auxiliary"], labels[method]]
         for target in FLAD_TARGETS + ["avg"]:
-            row.append(_flad_cell(entry.get(target), scores, target))
+            row.append(_flad_cell(entry.get(target), scores, target, digits=1))
             ours = (scores["avg"] if target == "avg" else scores["per_target"].get(target)) if scores else None
             data.append({"model": entry["model"], "auxiliary": entry["auxiliary"], "method": method, "target": target,
                          "published": entry.get(target), "ours": ours})
@@ -494,7 +496,8 @@ def embedded_tables(records: list[dict[str, Any]]) -> list[tuple[Table, dict[str
             data.append({"method": r["method"], "avg ppl": r["avg ppl"], "mean excess loss": r["mean excess loss"],
                          "downstream acc": r["downstream acc"], "worst-domain ppl": r["worst-domain ppl"],
                          "steps_to_target": target})
-        table = Table(f"embedded_{_slug(bench)}", f"{bench} — by method (test split; mean ± 95% CI over seeds)",
+        slug = _slug(bench)
+        table = Table(slug if slug.startswith("embedded") else f"embedded_{slug}", f"{bench} — by method (test split; mean ± 95% CI over seeds)",
                       ["method", "seeds", "avg ppl", "mean excess loss", "mini-MMLU acc", "worst-domain ppl",
                        "steps to uniform's final val avg ppl"], table_rows, data,
                       ["avg ppl: unweighted mean of per-domain perplexities (ODM's metric); excess loss: loss − the "

@@ -8,6 +8,8 @@ Default store: sqlite `mlflow.db` in the working directory; `MLFLOW_TRACKING_URI
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import urllib.error
 import urllib.request
@@ -76,7 +78,6 @@ def record_metrics(record: dict[str, Any]) -> list[tuple[str, float, int]]:
 
 
 def curves_avg_ppl(losses: list[float]) -> float:
-    import math
     return sum(math.exp(min(v, 50.0)) for v in losses) / len(losses)
 
 
@@ -86,10 +87,10 @@ def log_record(record: dict[str, Any], artifacts: list[Path], uri: str | None = 
     if not is_reachable(uri):
         warn_once(uri, "no answer from the server")
         return None
+    logging.getLogger("mlflow").setLevel(logging.WARNING)   # no table-migration chatter
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     try:
-        import mlflow
         from mlflow.entities import Metric, Param
         from mlflow.tracking import MlflowClient
 
@@ -113,7 +114,6 @@ def log_record(record: dict[str, Any], artifacts: list[Path], uri: str | None = 
         for path in artifacts:
             client.log_artifact(run_id, str(path))
         client.set_terminated(run_id, status="FINISHED" if record["status"] == "completed" else "FAILED")
-        del mlflow
         return run_id
     except Exception as exc:  # noqa: BLE001 — tracking must never lose the run
         warn_once(uri, f"{type(exc).__name__}: {exc}")

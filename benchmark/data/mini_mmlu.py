@@ -23,8 +23,11 @@ def _questions(corpus: SyntheticCorpus, per_subject: int, seed: int, split_id: i
             continue  # pure noise has no structure to probe
         rng = np.random.Generator(np.random.PCG64([seed, index, 100 + split_id]))
         low, high = FAMILY_RANGES[chain.spec.family]
-        made = 0
+        made, attempts = 0, 0
         while made < per_subject:
+            attempts += 1
+            if attempts > 1000 * per_subject:
+                raise ValueError(f"mini-MMLU: cannot make {per_subject} questions for domain {chain.spec.name!r}")
             context = chain.sample(rng, 1, CONTEXT_LENGTH)[0]
             probs = chain.transition[context[-1] - low]
             best = float(probs.max())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -49,7 +49,7 @@ def evaluate_per_domain(model: torch.nn.Module, blocks: Sequence[np.ndarray], ba
 
 
 def summarize_losses(domains: Sequence[str], losses: Sequence[float],
-                     floors: dict[str, float] | None = None) -> dict[str, float]:
+                     floors: dict[str, float] | None = None) -> dict[str, Any]:
     """ODM's average perplexity (unweighted mean of per-domain perplexities), worst-domain
     perplexity, mean loss, and — where floors are known — excess loss over them."""
     ppl = [math.exp(min(loss, 50.0)) for loss in losses]
