@@ -6,7 +6,8 @@ hyperparameters). Every number is computed from the records only:
 
 - metric columns (test split): mean over seeds ± the half-width of the 95% t confidence interval
   (`scipy.stats.t`, n − 1 degrees of freedom; no interval with one seed);
-- "Δ vs <baseline>": the paired difference method − baseline over the seeds both have run, with
+- "Δ vs <baseline>" (uniform; on FLAD benchmarks Explore-Only, FLAD's uniform mixture; or
+  `--baseline`): the paired difference method − baseline over the seeds both have run, with
   its own 95% t interval (pairs share data order and initialisation, so this interval is the
   one that says whether a method beats the baseline);
 - steps-to-target: per paired seed, the first evaluation step at which the method's VALIDATION
@@ -17,6 +18,8 @@ hyperparameters). Every number is computed from the records only:
   `compute.extra_runs` (reference/proxy runs, sweep trials) in steps and tokens, also relative to
   the run's own training tokens;
 - tuning: `record["tuning"]` (tuned or published hyperparameters, number of trials, study).
+- FLAD-style records (one per method × target × split seed): a seed's value is the mean over the
+  benchmark's targets, and a seed missing a target is left out (counted in the row).
 
 `python -m benchmark leaderboard [PATHS] [--output-dir DIR]` prints the Markdown and writes
 `leaderboard.md`, `leaderboard.csv` and a self-contained `leaderboard.html` (plots embedded).
@@ -25,7 +28,9 @@ hyperparameters). Every number is computed from the records only:
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -35,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 BASELINE = "uniform"
 
@@ -46,10 +50,14 @@ def _downstream_acc(record: dict[str, Any]) -> float | None:
 
 
 # (column, how to read it from a record, lower is better?) — final metrics on the TEST split.
+def _test(record: dict[str, Any]) -> dict[str, Any]:
+    return (record.get("final") or {}).get("test") or {}
+
+
 METRICS: list[tuple[str, Any, bool]] = [
-    ("avg ppl", lambda r: r["final"]["test"]["avg_ppl"], True),
-    ("mean excess loss", lambda r: r["final"]["test"].get("mean_excess_loss"), True),
-    ("worst-domain ppl", lambda r: r["final"]["test"]["worst_ppl"], True),
+    ("avg ppl", lambda r: _test(r).get("avg_ppl"), True),
+    ("mean excess loss", lambda r: _test(r).get("mean_excess_loss"), True),
+    ("worst-domain ppl", lambda r: _test(r).get("worst_ppl"), True),
     ("downstream acc", _downstream_acc, False),
 ]
 METRIC_ALIASES = {"mini-MMLU acc": "downstream acc", "acc": "downstream acc", "ppl": "avg ppl",
@@ -70,6 +78,8 @@ def canonical_metric(name: str) -> str:
 # ----------------------------------------------------------------------------------------------
 def mean_ci(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean, sample standard deviation, and the half-width of the t-based confidence interval."""
+    from scipy import stats     # imported here: keeps `python -m benchmark --help` fast
+
     arr = np.asarray(values, dtype=np.float64)
     if len(arr) < 2:
         return float(arr.mean()), 0.0, math.nan
@@ -111,13 +121,16 @@ def steps_to_target(record: dict[str, Any], target: float) -> int | None:
 
 def paired_difference(runs: list[dict[str, Any]], baseline: list[dict[str, Any]], read: Any) -> dict[str, Any] | None:
     """method − baseline over the seeds both have (one value per seed), with a paired t interval."""
-    base = {r["seed"]: read(r) for r in baseline}
+    return paired_values({r["seed"]: read(r) for r in runs}, {r["seed"]: read(r) for r in baseline})
+
+
+def paired_values(values: dict[int, float | None], baseline: dict[int, float | None]) -> dict[str, Any] | None:
     seeds, diffs = [], []
-    for run in sorted(runs, key=lambda r: r["seed"]):
-        value, other = read(run), base.get(run["seed"])
+    for seed in sorted(values):
+        value, other = values[seed], baseline.get(seed)
         if value is None or other is None:
             continue
-        seeds.append(run["seed"])
+        seeds.append(seed)
         diffs.append(float(value) - float(other))
     if not diffs:
         return None
@@ -130,7 +143,7 @@ def steps_to_target_summary(runs: list[dict[str, Any]], baseline: list[dict[str,
     for run in sorted(runs, key=lambda r: r["seed"]):
         other = base.get(run["seed"])
         target = final_validation_avg_ppl(other) if other else None
-        if target is None or not validation_curve(run)[0]:
+        if target is None or not validation_curve(run)[1]:
             continue
         seeds.append(run["seed"])
         steps.append(steps_to_target(run, target))
@@ -152,9 +165,40 @@ def _hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def record_target(record: dict[str, Any]) -> str | None:
+    """The few-shot target of a FLAD-style record (one record per method × target × seed), else None."""
+    if record.get("target") is not None:
+        return str(record["target"])
+    target = (((record.get("config") or {}).get("task") or {}).get("data") or {}).get("target")
+    return None if target is None else str(target)
+
+
+@functools.lru_cache(maxsize=None)
+def _method_specific_training_keys(task: str) -> frozenset[str]:
+    """Training keys a task file sets per method (`training.by_method`, e.g. FLAD's Target-Only
+    budget): they differ between methods of ONE benchmark, so they must not split it."""
+    try:
+        from .config import load_task
+        spec = load_task(task)
+    except Exception:  # noqa: BLE001 — a record of a task this checkout does not have
+        return frozenset()
+    tables = [(spec.get("training") or {}).get("by_method") or {},
+              ((spec.get("quick") or {}).get("training") or {}).get("by_method") or {}]
+    return frozenset(k for table in tables for values in table.values() for k in (values or {}))
+
+
 def benchmark_key(record: dict[str, Any]) -> str:
-    """Task name + a hash of its resolved configuration (data, model, budget, evaluation)."""
-    return f"{record['task']}#{_hash((record.get('config') or {}).get('task', {}))[:8]}"
+    """Task name + a hash of its resolved configuration (data, model, budget, evaluation), leaving
+    out what legitimately differs inside one comparison: the few-shot target (`data.target`) and
+    the task file's per-method training settings."""
+    config = copy.deepcopy((record.get("config") or {}).get("task") or {})
+    if isinstance(config.get("data"), dict):
+        config["data"].pop("target", None)
+    if isinstance(config.get("training"), dict):
+        for key in _method_specific_training_keys(record["task"]):
+            config["training"].pop(key, None)
+    quick = bool((record.get("config") or {}).get("quick"))
+    return f"{record['task']}#{_hash([config, quick])[:8]}"
 
 
 def variant_key(record: dict[str, Any]) -> tuple[str, str]:
@@ -192,11 +236,31 @@ def _benchmark_labels(records: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _deduplicate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One record per seed (the newest), so a re-run never counts twice."""
-    by_seed: dict[int, dict[str, Any]] = {}
+    """One record per (seed, target) — the newest — so a re-run never counts twice."""
+    newest: dict[tuple[int, str | None], dict[str, Any]] = {}
     for run in sorted(runs, key=lambda r: r.get("created_unix", 0)):
-        by_seed[run["seed"]] = run
-    return [by_seed[s] for s in sorted(by_seed)]
+        newest[(run["seed"], record_target(run))] = run
+    return [newest[k] for k in sorted(newest, key=lambda k: (k[0], k[1] or ""))]
+
+
+def seed_units(runs: list[dict[str, Any]], targets: list[str]) -> tuple[dict[int, list[dict[str, Any]]], list[int]]:
+    """Records by seed; with targets (FLAD), a seed counts only when it has every target of the
+    benchmark (a partial seed would bias the average). Returns (complete units, incomplete seeds)."""
+    by_seed: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for run in _deduplicate(runs):
+        by_seed[run["seed"]].append(run)
+    if not targets:
+        return dict(sorted(by_seed.items())), []
+    complete = {s: u for s, u in sorted(by_seed.items()) if {record_target(r) for r in u} >= set(targets)}
+    return complete, sorted(set(by_seed) - set(complete))
+
+
+def unit_value(unit: list[dict[str, Any]], read: Any) -> float | None:
+    """A seed's value: the record's, or the mean over its targets' records."""
+    values = [read(r) for r in unit]
+    if not values or any(v is None for v in values):
+        return None
+    return float(np.mean([float(v) for v in values]))
 
 
 def _display_names(variants: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -244,8 +308,13 @@ def _tuning(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "objective": tuned[0].get("objective")}
 
 
-def leaderboard_rows(records: list[dict[str, Any]], baseline: str = BASELINE) -> list[dict[str, Any]]:
-    """One row per (benchmark, method variant) over completed records."""
+AUTO = "auto"
+AUTO_BASELINES = ("uniform", "explore-only")   # stratified sampling; FLAD's uniform mixture
+
+
+def leaderboard_rows(records: list[dict[str, Any]], baseline: str = AUTO) -> list[dict[str, Any]]:
+    """One row per (benchmark, method variant) over completed records; a seed's value is its
+    record's, or (FLAD: one record per target) the mean over all the benchmark's targets."""
     completed = [r for r in records if r.get("status") == "completed"]
     labels = _benchmark_labels(completed)
     groups: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
@@ -255,28 +324,40 @@ def leaderboard_rows(records: list[dict[str, Any]], baseline: str = BASELINE) ->
     for bench in sorted(groups, key=lambda k: labels[k]):
         variants = groups[bench]
         names = _display_names(list(variants))
-        base_keys = [k for k in variants if k[0] == baseline]
-        base_runs = _deduplicate(variants[base_keys[0]]) if base_keys else []
+        targets = sorted({t for runs in variants.values() for r in runs if (t := record_target(r)) is not None})
+        candidates = AUTO_BASELINES if baseline == AUTO else (baseline,)
+        base_name = next((c for c in candidates if any(k[0] == c for k in variants)), None)
+        base_keys = [k for k in variants if k[0] == base_name]
+        base_units = seed_units(variants[base_keys[0]], targets)[0] if base_keys else {}
         for key in sorted(variants, key=lambda k: names[k]):
-            runs = _deduplicate(variants[key])
-            first = runs[0]
+            units, incomplete = seed_units(variants[key], targets)
+            runs = [r for unit in units.values() for r in unit]
+            first = (runs or variants[key])[0]
+            is_baseline = bool(base_keys) and key == base_keys[0]
             row: dict[str, Any] = {
                 "task": first["task"], "benchmark": labels[bench], "benchmark_key": bench,
                 "method": names[key], "method_name": first["method"], "strategy": first.get("strategy"),
-                "variant": json.loads(key[1]), "seeds": [r["seed"] for r in runs],
-                "run_ids": [r.get("run_id") for r in runs], "baseline": baseline if base_runs else None,
-                "is_baseline": bool(base_keys) and key == base_keys[0],
+                "variant": json.loads(key[1]), "seeds": list(units), "incomplete_seeds": incomplete,
+                "targets": targets, "run_ids": [r.get("run_id") for r in runs],
+                "baseline": base_name if base_units else None, "is_baseline": is_baseline,
             }
             row["paired"] = {}
             for column, read, _ in METRICS:
-                values = [read(r) for r in runs]
-                row[column] = None if any(v is None for v in values) else summary([float(v) for v in values])
-                row["paired"][column] = (paired_difference(runs, base_runs, read)
-                                         if base_runs and not row["is_baseline"] else None)
-            row["steps_to_target"] = steps_to_target_summary(runs, base_runs) if base_runs else None
-            row["final val avg ppl"] = _maybe_summary([final_validation_avg_ppl(r) for r in runs])
-            row["strategy share %"] = 100 * float(np.mean([(r.get("timing") or {}).get("strategy_share", 0.0) for r in runs]))
-            row["train s"] = float(np.mean([(r.get("timing") or {}).get("train_seconds", 0.0) for r in runs]))
+                values = {seed: unit_value(unit, read) for seed, unit in units.items()}
+                row[column] = (None if not values or any(v is None for v in values.values())
+                               else summary(list(values.values())))
+                row["paired"][column] = None
+                if base_units and not is_baseline:
+                    row["paired"][column] = paired_values(values, {s: unit_value(u, read) for s, u in base_units.items()})
+            single = all(len(u) == 1 for u in units.values()) and all(len(u) == 1 for u in base_units.values())
+            row["steps_to_target"] = (steps_to_target_summary([u[0] for u in units.values()],
+                                                              [u[0] for u in base_units.values()])
+                                      if base_units and single and units else None)
+            row["final val avg ppl"] = _maybe_summary([final_validation_avg_ppl(u[0]) if len(u) == 1 else None
+                                                       for u in units.values()])
+            row["strategy share %"] = 100 * float(np.mean([(r.get("timing") or {}).get("strategy_share", 0.0)
+                                                           for r in runs])) if runs else 0.0
+            row["train s"] = float(np.mean([(r.get("timing") or {}).get("train_seconds", 0.0) for r in runs])) if runs else 0.0
             row["compute"] = _compute(runs)
             row["tuning"] = _tuning(runs)
             rows.append(row)
@@ -340,11 +421,20 @@ def format_tuning(tuning: dict[str, Any]) -> str:
 
 
 HEADERS = ["method", "seeds", "avg ppl", "Δ avg ppl vs baseline (paired)", "steps to baseline's final val ppl",
-           "mean excess loss", "worst-domain ppl", "downstream acc", "rank (ppl / excess)", "strategy share %",
+           "mean excess loss", "worst-domain ppl", "downstream acc", "Δ downstream acc vs baseline (paired)",
+           "rank (ppl / excess)", "strategy share %",
            "extra compute", "tuned", "train s"]
 
 
+def effective_sort(task_rows: list[dict[str, Any]], sort_by: str) -> str:
+    """`sort_by`, or the first metric the benchmark has when it has none of that one (FLAD: no perplexity)."""
+    if any(r[sort_by] for r in task_rows):
+        return sort_by
+    return next((c for c, _, _ in METRICS if any(r[c] for r in task_rows)), sort_by)
+
+
 def _sorted_rows(task_rows: list[dict[str, Any]], sort_by: str) -> list[dict[str, Any]]:
+    sort_by = effective_sort(task_rows, sort_by)
     sign = 1 if LOWER_IS_BETTER[sort_by] else -1
     return sorted(task_rows, key=lambda r: (sign * r[sort_by]["mean"] if r[sort_by] else math.inf, r["method"]))
 
@@ -359,10 +449,16 @@ def _ranks(task_rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 def table_cells(row: dict[str, Any], ranks: dict[str, dict[str, int]]) -> list[str]:
     rank = f"{ranks['avg ppl'].get(row['method'], '—')} / {ranks['mean excess loss'].get(row['method'], '—')}"
-    return [row["method"], str(len(row["seeds"])), _cell(row["avg ppl"]),
+    seeds = str(len(row["seeds"]))
+    if row.get("targets"):
+        seeds += f" × {len(row['targets'])} targets"
+    if row.get("incomplete_seeds"):
+        seeds += f" ({len(row['incomplete_seeds'])} incomplete left out)"
+    return [row["method"], seeds, _cell(row["avg ppl"]),
             format_paired(row.get("paired", {}).get("avg ppl"), row.get("is_baseline", False)),
             format_steps(row.get("steps_to_target")) if not row.get("is_baseline") else "(baseline)",
-            _cell(row["mean excess loss"]), _cell(row["worst-domain ppl"]), _cell(row["downstream acc"]), rank,
+            _cell(row["mean excess loss"]), _cell(row["worst-domain ppl"]), _cell(row["downstream acc"]),
+            format_paired(row.get("paired", {}).get("downstream acc"), row.get("is_baseline", False)), rank,
             f"{row['strategy share %']:.3f}", format_compute(row["compute"]) if "compute" in row else "—",
             format_tuning(row["tuning"]) if "tuning" in row else "—", f"{row['train s']:.1f}"]
 
@@ -379,9 +475,10 @@ def format_markdown(rows: list[dict[str, Any]], sort_by: str = "avg ppl") -> str
         task_rows = _sorted_rows([r for r in rows if r.get("benchmark", r["task"]) == bench], sort_by)
         ranks = _ranks(task_rows)
         baseline = next((r["baseline"] for r in task_rows if r.get("baseline")), None)
-        out.append(f"### {bench} (sorted by {sort_by}; mean ± 95% CI over seeds)\n")
+        out.append(f"### {bench} (sorted by {effective_sort(task_rows, sort_by)}; mean ± 95% CI over seeds)\n")
         if baseline is None:
-            out.append(f"(no `{BASELINE}` runs in this benchmark: no paired differences or steps-to-target)\n")
+            out.append(f"(no baseline runs ({' / '.join(AUTO_BASELINES)}) in this benchmark: no paired differences "
+                       "or steps-to-target)\n")
         headers = [h.replace("baseline", baseline or "baseline") for h in HEADERS]
         out.append("| " + " | ".join(headers) + " |")
         out.append("|" + "---|" * len(headers))
@@ -473,7 +570,9 @@ def add_leaderboard_parser(subparsers: Any) -> None:
                        help="record files or directories (default: ./results if present, else benchmark_runs/records)")
     board.add_argument("--sort-by", default="avg ppl",
                        choices=[c for c, _, _ in METRICS] + sorted(METRIC_ALIASES))
-    board.add_argument("--baseline", default=BASELINE, help=f"method for paired differences (default: {BASELINE})")
+    board.add_argument("--baseline", default=AUTO,
+                       help="method for paired differences and steps-to-target (default: auto = uniform, or "
+                            "explore-only on FLAD benchmarks)")
     board.add_argument("--output-dir", type=Path, default=None, help="write leaderboard.{md,csv,html} here")
     board.add_argument("--format", default="md,csv,html",
                        help="comma-separated subset of md,csv,html written to --output-dir (default: all)")

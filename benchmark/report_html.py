@@ -13,7 +13,6 @@ import html
 import io
 import math
 import time
-from collections import defaultdict
 from typing import Any
 
 import matplotlib
@@ -23,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .leaderboard import (  # noqa: E402
-    BASELINE, HEADERS, METRICS, _ranks, _sorted_rows, benchmarks, canonical_metric, curve_avg_ppl, table_cells,
+    AUTO_BASELINES, HEADERS, METRICS, _ranks, _sorted_rows, benchmarks, canonical_metric, curve_avg_ppl, table_cells,
 )
 
 CSS = """
@@ -91,18 +90,20 @@ def plot_avg_ppl_vs_steps(groups: dict[str, list[dict[str, Any]]], title: str, a
     return fig if fig is not None else ax.figure
 
 
-def _bars(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any:
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.6))
+def _bars(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any | None:
+    metrics = [m for m in METRICS if any(r[m[0]] for r in rows)]
+    if not metrics:
+        return None
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
     names = [r["method"] for r in rows]
     colours = plt.cm.tab10(np.arange(len(rows)) % 10)
-    for ax, (column, read, low) in zip(axes, METRICS):
+    for ax, (column, read, low) in zip(axes[0], metrics):
         means = [r[column]["mean"] if r[column] else np.nan for r in rows]
         errors = [r[column]["ci95"] if r[column] and not math.isnan(r[column]["ci95"]) else 0.0 for r in rows]
         x = np.arange(len(rows))
         ax.bar(x, means, yerr=errors, color=colours, capsize=4, alpha=0.85)
         for i, row in enumerate(rows):
-            values = [read(run) for run in runs_of[row["method"]]]
-            values = [v for v in values if v is not None]
+            values = row[column]["values"] if row[column] else []      # one value per seed
             ax.scatter([i] * len(values), values, color="black", s=9, zorder=3)
         ax.set_xticks(x)
         ax.set_xticklabels(names, rotation=40, ha="right", fontsize=8)
@@ -113,7 +114,13 @@ def _bars(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) 
     return fig
 
 
+def _has_val_curves(runs_of: dict[str, list[dict[str, Any]]]) -> bool:
+    return any((r.get("curves") or {}).get("val_loss") for runs in runs_of.values() for r in runs)
+
+
 def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any | None:
+    if not _has_val_curves(runs_of):
+        return None   # e.g. FLAD records: validation accuracy, no per-domain losses
     domains = next((r.get("mixture", {}).get("domains") for runs in runs_of.values() for r in runs
                     if r.get("mixture", {}).get("domains")), None)
     if not domains:
@@ -228,16 +235,18 @@ def render_html(rows: list[dict[str, Any]], records: list[dict[str, Any]], sort_
         runs_of = {r["method"]: [by_run_id[i] for i in r.get("run_ids", []) if i in by_run_id] for r in task_rows}
         parts.append(f"<h2>{html.escape(bench)}</h2>")
         if baseline is None:
-            parts.append(f"<p class='note'>No {html.escape(BASELINE)} runs in this benchmark: paired differences and "
+            parts.append(f"<p class='note'>No baseline runs ({html.escape(' / '.join(AUTO_BASELINES))}) in this "
+                         "benchmark: paired differences and "
                          "steps-to-target are not available.</p>")
         parts.append(_table(task_rows, baseline))
         if plots:
             parts.append("<h3>Final metrics</h3>")
             parts.append(_figure(_bars(task_rows, runs_of), f"{bench}: metrics with 95% CI"))
-            parts.append("<h3>Validation curves</h3>")
-            parts.append(_figure(plot_avg_ppl_vs_steps(runs_of, f"{bench}: validation average perplexity"),
-                                 f"{bench}: validation average perplexity vs step"))
-            parts.append(_figure(_domain_curves(task_rows, runs_of), f"{bench}: per-domain validation perplexity"))
+            if _has_val_curves(runs_of):
+                parts.append("<h3>Validation curves</h3>")
+                parts.append(_figure(plot_avg_ppl_vs_steps(runs_of, f"{bench}: validation average perplexity"),
+                                     f"{bench}: validation average perplexity vs step"))
+                parts.append(_figure(_domain_curves(task_rows, runs_of), f"{bench}: per-domain validation perplexity"))
             parts.append("<h3>Mixture trajectories</h3>")
             parts.append(_figure(_trajectories(task_rows, runs_of), f"{bench}: mixture trajectories"))
         parts.append(_details(task_rows))
@@ -255,10 +264,3 @@ def _details(task_rows: list[dict[str, Any]]) -> str:
                    f"{html.escape(', '.join(str(i) for i in row.get('run_ids', [])))}</li>")
     out.append("</ul></details>")
     return "\n".join(out)
-
-
-def group_by_method(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        groups[record["method"]].append(record)
-    return dict(groups)

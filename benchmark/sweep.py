@@ -16,11 +16,17 @@ What happens:
 - pruning at the global step (benchmark.pruning.StepPruningCallback) with a MedianPruner by
   default;
 - `--workers K` launches K worker processes (`python -m benchmark.sweep worker ...`), each running
-  `study.optimize` with its share of the trials; storage heartbeats (`--heartbeat-interval`,
-  `--grace-period`) let any process mark the trials of a killed worker FAILED, and
-  RetryHeartbeatStaleTrialCallback re-enqueues them with the same parameters. A sweep is done when
-  `--trials` trials are finished (COMPLETE, PRUNED, or FAILED by the run itself); if a worker dies
-  and trials are missing, the command exits 1 and the same command resumes it;
+  its share of the trials (ask → train → tell, with the storage heartbeat; on sqlite, `ask` is
+  serialised by a file lock because SQLite ignores row locks and two workers could pop the same
+  re-enqueued trial). Storage heartbeats (`--heartbeat-interval`, `--grace-period`) let any
+  process mark the trials of a killed worker FAILED — on the coordinator's own host at once, by
+  seeing the worker's process gone — and RetryHeartbeatStaleTrialCallback re-enqueues them with the
+  same parameters (up to 3 times). A sweep is done when `--trials` trials are finished (COMPLETE,
+  PRUNED, or FAILED by the run itself) and no re-enqueued trial waits; if a worker dies before
+  that, the command exits 1 and the same command resumes the study. Several machines: point them
+  at one server database (`--storage postgresql://...`) with the same --study;
+- only pre-training tasks (family pretrain: embedded-pretrain, pile-odm*) — the objective is the
+  runner's validation perplexity; FLAD tasks are refused with a message;
 - MLflow: one parent run per study (its id is kept in the study), one child run per trial
   (`mlflow.parentRunId`), the final run(s) too; tracking URI as for `run`;
 - outputs in `--output-dir` (default `sweeps/<study>`): `recipes/<method>-tuned.yaml` (installed
@@ -33,7 +39,9 @@ What happens:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import gc
 import json
 import math
 import os
@@ -46,13 +54,14 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 DEFAULT_TASK = "embedded-pretrain"
 OBJECTIVE = "validation avg ppl"
 TRIAL_KIND = "sweep-trial"
 SPEC_ATTR = "sweep_spec"
 PARENT_ATTR = "mlflow_parent_run_id"
+MAX_RETRY = 3          # a trial lost with its worker is retried this many times, then given up
 RESUME_FIELDS = ("task", "method", "overrides", "quick", "seed", "search_space", "trial_downstream")
 
 
@@ -61,6 +70,8 @@ def _optuna() -> Any:
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
+    # Our workers run ask → train → tell with the heartbeat thread themselves (see `worker`).
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -180,7 +191,7 @@ def make_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30)
         return optuna.storages.RDBStorage(
             url, engine_kwargs=engine_kwargs, heartbeat_interval=max(1, int(heartbeat_interval)),
             grace_period=max(int(grace_period), int(heartbeat_interval) + 1),
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
     except Exception as exc:  # noqa: BLE001 — a bad URL / unreachable database is bad input
         raise _config_error(f"--storage {url!r}: cannot open ({type(exc).__name__}: {exc})") from exc
 
@@ -242,6 +253,7 @@ def account(study: Any) -> dict[str, Any]:
     for t in trials:
         by_state.setdefault(t.state.name, []).append(t.number)
     stale = [t for t in trials if is_stale_failure(t)]
+    abandoned = [t.number for t in stale if len(t.system_attrs.get("retry_history", [])) >= MAX_RETRY]
     retries = {}
     for t in trials:
         origin = t.system_attrs.get("failed_trial")
@@ -253,7 +265,7 @@ def account(study: Any) -> dict[str, Any]:
     return {"total": len(trials), "done": done, "complete": by_state.get("COMPLETE", []),
             "pruned": by_state.get("PRUNED", []), "failed_by_run": failed_error,
             "failed_stale": [t.number for t in stale], "retried_as": {n: retries.get(n) for n in (t.number for t in stale)},
-            "running": by_state.get("RUNNING", []), "waiting": by_state.get("WAITING", [])}
+            "abandoned": abandoned, "running": by_state.get("RUNNING", []), "waiting": by_state.get("WAITING", [])}
 
 
 def all_accounted(study: Any, target: int) -> tuple[bool, str]:
@@ -267,20 +279,45 @@ def all_accounted(study: Any, target: int) -> tuple[bool, str]:
         problems.append(f"only {acc['done']}/{target} trials done")
     finished = set(acc["complete"]) | set(acc["pruned"]) | set(acc["failed_by_run"])
     for number, retry in acc["retried_as"].items():
+        if retry is None and number in acc["abandoned"]:
+            continue          # retried MAX_RETRY times already: given up, its budget refilled by new trials
         if retry is None or (retry not in finished and retry not in acc["failed_stale"]):
             problems.append(f"trial {number} (dead worker) has no finished retry")
     return not problems, "; ".join(problems) or "ok"
 
 
-class StopWhenDone:
-    """Optuna callback: stop this worker once the study has `target` finished trials."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    def __init__(self, target: int) -> None:
-        self.target = target
 
-    def __call__(self, study: Any, trial: Any) -> None:
-        if account(study)["done"] >= self.target:
-            study.stop()
+def reap_dead_local_trials(study: Any) -> list[int]:
+    """FAIL (and re-enqueue, through the storage's stale-trial callback) the RUNNING trials whose
+    worker ran on this host and no longer exists — at once, without waiting for the heartbeat's
+    grace period. Trials of other hosts are left to the heartbeat."""
+    optuna = _optuna()
+    host, reaped = socket.gethostname(), []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        pid = trial.user_attrs.get("worker_pid")
+        if trial.user_attrs.get("worker_host") != host or not isinstance(pid, int) or pid == os.getpid():
+            continue
+        if _pid_alive(pid):
+            continue
+        try:
+            if not study._storage.set_trial_state_values(trial._trial_id, state=optuna.trial.TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue          # finished or failed by another process meanwhile
+        callback = getattr(study._storage, "get_heartbeat_stale_trial_callback", lambda: None)()
+        if callback is not None:
+            callback(study, study._storage.get_trial(trial._trial_id))
+        reaped.append(trial.number)
+    return reaped
 
 
 # ----------------------------------------------------------------------------------------------
@@ -466,9 +503,47 @@ def _drop_checkpoints(workdir: Path, prepared: Any) -> None:
     shutil.rmtree(workdir / "runs" / prepared.config.run_id / "checkpoints", ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _ask_lock(storage_url: str) -> Iterator[None]:
+    """Serialise `study.ask()` between processes sharing a sqlite study. SQLite ignores row locks
+    (`SELECT ... FOR UPDATE`), so two workers could otherwise both pop the same re-enqueued
+    (WAITING) trial; server databases lock the row themselves."""
+    path = url_sqlite_path(storage_url)
+    try:
+        import fcntl
+    except ImportError:       # not POSIX: no lock (use a server database for several workers)
+        fcntl = None
+    if not path or fcntl is None:
+        yield
+        return
+    with open(f"{path}.ask.lock", "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def url_sqlite_path(url: str) -> str | None:
+    if not url.startswith("sqlite") or ":///" not in url:
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0]
+    return None if path in ("", ":memory:") else path
+
+
+def _heartbeat(trial: Any, storage: Any) -> Any:
+    try:
+        from optuna.storages._heartbeat import get_heartbeat_thread
+    except ImportError:       # pragma: no cover — a future Optuna without it: no heartbeat
+        return contextlib.nullcontext()
+    return get_heartbeat_thread(trial._trial_id, storage)
+
+
 def worker(storage_url: str, study_name: str, n_trials: int, workdir: Path, stream: int,
-           heartbeat_interval: int, grace_period: int, track: bool, tracking_uri: str | None) -> int:
-    """One worker: optimise up to `n_trials` trials of the shared study."""
+           heartbeat_interval: int, grace_period: int, track: bool, tracking_uri: str | None,
+           log: Any = print) -> int:
+    """One worker: up to `n_trials` trials of the shared study (ask → train → tell), stopping as
+    soon as the study has its budget of finished trials."""
     optuna = _optuna()
 
     storage = make_storage(storage_url, heartbeat_interval, grace_period)
@@ -478,11 +553,37 @@ def worker(storage_url: str, study_name: str, n_trials: int, workdir: Path, stre
                               sampler=make_sampler(spec["seed"], stream), pruner=make_pruner(spec["pruner"]))
     parent = study.user_attrs.get(PARENT_ATTR) if track else None
     target = int(spec["trials"])
-    if account(study)["done"] >= target:
-        return 0
-    study.optimize(lambda t: run_trial(t, spec, workdir, parent), n_trials=n_trials,
-                   catch=(Exception,), callbacks=[StopWhenDone(target)], gc_after_trial=True)
+    for _ in range(n_trials):
+        with _ask_lock(storage_url):
+            optuna.storages.fail_stale_trials(study)
+            if account(study)["done"] + len(account(study)["running"]) >= target and not account(study)["waiting"]:
+                break
+            trial = study.ask()
+        state, value = optuna.trial.TrialState.FAIL, None
+        with _heartbeat(trial, storage):
+            try:
+                value = run_trial(trial, spec, workdir, parent)
+                state = optuna.trial.TrialState.COMPLETE
+            except optuna.TrialPruned:
+                state = optuna.trial.TrialState.PRUNED
+            except KeyboardInterrupt:
+                _tell(study, trial, optuna.trial.TrialState.FAIL, None, log)
+                raise
+            except Exception as exc:  # noqa: BLE001 — the run's own failure: recorded, the sweep goes on
+                log(f"trial {trial.number} failed: {type(exc).__name__}: {exc}")
+        _tell(study, trial, state, value, log)
+        gc.collect()
     return 0
+
+
+def _tell(study: Any, trial: Any, state: Any, value: float | None, log: Any) -> None:
+    try:
+        if state.name == "COMPLETE":
+            study.tell(trial, value)
+        else:
+            study.tell(trial, state=state)
+    except Exception as exc:  # noqa: BLE001 — e.g. failed meanwhile as stale by another process
+        log(f"trial {trial.number}: result not stored ({type(exc).__name__}: {exc})")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -520,15 +621,19 @@ def optimise(spec: SweepSpec, workers: int = 1, in_process: bool | None = None, 
     in_process = workers == 1 if in_process is None else in_process
     idle_rounds, died = 0, []
     while True:
+        reaped = reap_dead_local_trials(study)
+        if reaped:
+            log(f"trial(s) {reaped} lost with a dead worker on this host: marked FAILED and re-enqueued")
         optuna.storages.fail_stale_trials(study)
         acc = account(study)
-        if acc["done"] >= spec.trials:
+        if acc["done"] >= spec.trials and not acc["waiting"]:
             return study, True
         if died:
             log(f"a worker died ({'; '.join(map(str, died))}); {acc['done']}/{spec.trials} trials done — "
                 "rerun the same command to resume the study")
             return study, False
-        remaining = spec.trials - acc["done"] - len(acc["running"])
+        # Re-enqueued trials of dead workers are always run (they replace lost trials).
+        remaining = max(spec.trials - acc["done"] - len(acc["running"]), len(acc["waiting"]))
         if remaining <= 0:
             # Trials still RUNNING with a fresh heartbeat: live workers elsewhere, or a killed one
             # whose heartbeat is not stale yet. Wait for them to finish or to go stale.
@@ -888,7 +993,11 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
 
     if args.task not in task_names():
         raise _config_error(f"task: unknown task {args.task!r}; allowed: {', '.join(task_names())}")
-    load_task(args.task)
+    family = load_task(args.task).get("family")
+    if family != "pretrain":
+        pretrain = [t for t in task_names() if load_task(t).get("family") == "pretrain"]
+        raise _config_error(f"task: sweeps run pre-training tasks (the runner's validation perplexity objective); "
+                            f"{args.task!r} is a {family} task. Allowed: {', '.join(pretrain)}")
     if args.seed < 0:
         raise _config_error(f"--seed: must be a non-negative integer, got {args.seed}")
     space = search_space_of(method)

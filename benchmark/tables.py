@@ -5,18 +5,23 @@ and PNG for:
 
 - ODM Table 1 (5-shot MMLU by method: TPW, DoReMi-256k, DoReMi-50k, ODM) and ODM's
   average-validation-perplexity-vs-steps figure with the "19% fewer iterations" claim checked
-  against our own curves — from records of task `pile-odm` (recipes `the-pile-weights`,
-  `doremi-256k`, `doremi-50k`, `odm-code` / `odm-paper`);
+  against our own curves — from records of task `pile-odm` or a scaled-down `pile-odm-*` (the one
+  with most runs, or `--odm-task`; recipes `the-pile-weights`, `doremi-256k`, `doremi-50k`,
+  `odm-code` / `odm-paper`);
 - FLAD's main table (T5-XL / T0-3B × T0Mix / P3 × 5 methods, average over the 11 held-out targets)
-  and its per-dataset table (arXiv v1 Table 2) — from records of tasks `t0mix` / `p3`, matched on
+  and its per-dataset table (arXiv v1 Table 2) — from records of tasks named `t0mix` / `p3` (or
+  containing that word, e.g. `flad-p3-t5xl`), matched on
   the model name in the record's configuration (`model.name` / `model.pretrained`, e.g.
   `google/t5-xl-lm-adapt`, `bigscience/T0_3B`) and on the recipe (`target-only`, `explore-only`,
   `exploit-only`, `exp3-flad`, `ucb1-flad`). A FLAD record's per-target accuracies are read from
   `downstream[<target>]["acc"]` (0–1 or %, lm-eval task names such as `sglue_rte`,
   `storycloze_2016` are mapped to the paper's columns); one record may hold one or several
   targets; the 11-target average of a seed is only formed when all 11 are present.
-- the same tables for the embedded benchmarks (every other task): by method, average perplexity,
-  excess loss, downstream (mini-MMLU) accuracy, and an average-perplexity-vs-steps figure.
+- the same tables for the embedded benchmarks (every other task): pre-training ones by method
+  (average perplexity, excess loss, mini-MMLU accuracy, steps-to-target) with an
+  average-perplexity-vs-steps figure; FLAD-style ones (embedded-flad) by method × target with the
+  average, the paired difference against Explore-Only and the sampling mass on the auxiliaries
+  the generator made helpful.
 
 Every cell shows the published number beside ours (mean ± 95% CI over seeds, n) or "not run".
 Published numbers are data files in `paper_tables/` (shipped inside the package too).
@@ -32,19 +37,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .leaderboard import (  # noqa: E402
+from .leaderboard import (
     benchmark_key, curve_avg_ppl, final_validation_avg_ppl, leaderboard_rows, summary, write_text_atomic,
 )
 
-ODM_TASK = "pile-odm"
+ODM_TASK = "pile-odm"            # also its scaled-down variants: pile-odm-160m, pile-odm-410m, ...
 FLAD_TASKS = {"T0Mix": "t0mix", "P3": "p3"}
-REAL_TASKS = {ODM_TASK, *FLAD_TASKS.values()}
+
+
+def is_odm_task(task: str) -> bool:
+    return task == ODM_TASK or task.startswith(ODM_TASK + "-")
+
+
+def flad_auxiliary(task: str) -> str | None:
+    """T0Mix / P3 for a real FLAD task name (`t0mix`, `p3`, or e.g. `flad-p3-t5xl`), else None."""
+    tokens = set(re.split(r"[-_.]", task.lower()))
+    return next((aux for aux, token in FLAD_TASKS.items() if token in tokens), None)
+
+
+def is_real_task(task: str) -> bool:
+    return is_odm_task(task) or flad_auxiliary(task) is not None
 FLAD_METHODS = [("target_only", "Target-Only", ["target-only"]), ("explore_only", "Explore-Only", ["explore-only"]),
                 ("exploit_only", "Exploit-Only", ["exploit-only"]), ("exp3_flad", "EXP3-FLAD", ["exp3-flad"]),
                 ("ucb1_flad", "UCB1-FLAD", ["ucb1-flad"])]
@@ -55,6 +69,15 @@ TARGET_ALIASES = {"sglue_rte": "rte", "super_glue_rte": "rte", "glue_rte": "rte"
                   "winogrande_xl": "winogrande", "super_glue_cb": "cb", "super_glue_copa": "copa",
                   "super_glue_wic": "wic", "super_glue_wsc": "wsc"}
 NOT_RUN = "not run"
+
+
+def _plt() -> Any:
+    """matplotlib, headless, imported on first use (keeps the CLI's start-up fast)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 
 # ----------------------------------------------------------------------------------------------
@@ -102,6 +125,7 @@ class Table:
         return "\n".join(out) + "\n"
 
     def png(self, path: Path) -> Path:
+        plt = _plt()
         widths = [max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h)
                   for i, h in enumerate(self.headers)]
         fig_w = min(40.0, max(6.0, 0.095 * sum(widths) + 1))
@@ -135,6 +159,7 @@ def latex_escape(text: str) -> str:
 
 
 def _save(fig: Any, path: Path) -> Path:
+    plt = _plt()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -166,9 +191,9 @@ def _newest_per_seed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def flad_config_key(record: dict[str, Any]) -> str:
     """FLAD trains one model per target, so the target (in the data section) must not split runs:
-    runs are pooled when their model and training budget agree."""
+    runs are pooled when their model, training budget and evaluation protocol agree."""
     task = (record.get("config") or {}).get("task") or {}
-    return f"{record['task']}#{_hash([record_model_name(record), task.get('training', {})])[:8]}"
+    return f"{record['task']}#{_hash([record_model_name(record), task.get('training', {}), task.get('evaluation', {})])[:8]}"
 
 
 def _hash(payload: Any) -> str:
@@ -204,19 +229,35 @@ def mmlu_accuracy(record: dict[str, Any]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def odm_runs(records: list[dict[str, Any]], notes: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """pile-odm records by recipe (one configuration, newest record per seed)."""
-    runs = _main_config([r for r in _completed(records) if r["task"] == ODM_TASK], notes, ODM_TASK)
+def odm_task(records: list[dict[str, Any]], requested: str | None = None) -> str:
+    """The ODM task whose runs fill the table: the requested one, else the pile-odm* task with most runs."""
+    if requested:
+        return requested
+    counts: dict[str, int] = defaultdict(int)
+    for r in _completed(records):
+        if is_odm_task(r["task"]):
+            counts[r["task"]] += 1
+    return max(counts, key=lambda t: (counts[t], t == ODM_TASK, t)) if counts else ODM_TASK
+
+
+def odm_runs(records: list[dict[str, Any]], notes: list[str], task: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Records of the ODM task by recipe (one configuration, newest record per seed)."""
+    task = odm_task(records, task)
+    others = sorted({r["task"] for r in _completed(records) if is_odm_task(r["task"]) and r["task"] != task})
+    if others:
+        notes.append(f"ours: task {task}; runs of {', '.join(others)} are not shown (pick with --odm-task)")
+    runs = _main_config([r for r in _completed(records) if r["task"] == task], notes, task)
     by_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
         by_method[run["method"]].append(run)
     return {m: _newest_per_seed(v) for m, v in by_method.items()}
 
 
-def odm_table1(records: list[dict[str, Any]]) -> Table:
+def odm_table1(records: list[dict[str, Any]], task: str | None = None) -> Table:
     published = load_published("odm_table1.yaml")
     notes: list[str] = []
-    by_method = odm_runs(records, notes)
+    task = odm_task(records, task)
+    by_method = odm_runs(records, notes, task)
     rows, data = [], []
     for entry in published["table1"]:
         recipes = entry["recipes"]
@@ -232,7 +273,7 @@ def odm_table1(records: list[dict[str, Any]]) -> Table:
             data.append({"method": entry["key"], "recipe": recipe, "published": pub, "ours": ours,
                          "seeds": [r["seed"] for r in runs]})
     notes.append("Published: arXiv 2312.02406 Table 1 (1B GPT-NeoX, 100k steps, 5-shot MMLU, lm-eval 0.3.0). "
-                 "Ours: task pile-odm, mean ± 95% CI over seeds. Near chance (0.25): differences < 1 point need several seeds.")
+                 f"Ours: task {task}, mean ± 95% CI over seeds. Near chance (0.25): differences < 1 point need several seeds.")
     return Table("odm_table1", "ODM Table 1 — 5-shot MMLU accuracy by method (published vs this project)",
                  ["method", "published", "ours", "seeds"], rows, data, notes)
 
@@ -266,10 +307,10 @@ def iterations_claim(by_method: dict[str, list[dict[str, Any]]], odm_recipe: str
             "total_steps": steps[-1], "fewer_fraction": None if reached is None else 1 - reached / steps[-1]}
 
 
-def odm_claim_table(records: list[dict[str, Any]]) -> Table:
+def odm_claim_table(records: list[dict[str, Any]], task: str | None = None) -> Table:
     published = load_published("odm_table1.yaml")["iterations_claim"]
     notes: list[str] = []
-    by_method = odm_runs(records, notes)
+    by_method = odm_runs(records, notes, task)
     rows, data = [], []
     for recipe in ("odm-code", "odm-paper"):
         claim = iterations_claim(by_method, recipe)
@@ -291,15 +332,17 @@ def odm_claim_table(records: list[dict[str, Any]]) -> Table:
                  ["method", "published", "ours"], rows, data, notes)
 
 
-def odm_figure(records: list[dict[str, Any]], path: Path) -> Path:
+def odm_figure(records: list[dict[str, Any]], path: Path, task: str | None = None) -> Path:
+    plt = _plt()
     from .report_html import plot_avg_ppl_vs_steps
 
     notes: list[str] = []
-    by_method = odm_runs(records, notes)
+    task = odm_task(records, task)
+    by_method = odm_runs(records, notes, task)
     published = load_published("odm_table1.yaml")["iterations_claim"]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     if by_method:
-        plot_avg_ppl_vs_steps(by_method, "ODM: validation average perplexity vs step (task pile-odm)", ax=ax)
+        plot_avg_ppl_vs_steps(by_method, f"ODM: validation average perplexity vs step (task {task})", ax=ax)
         claim = iterations_claim(by_method, "odm-code") or iterations_claim(by_method, "odm-paper")
         if claim:
             ax.axhline(claim["target"], color="grey", linestyle="--", linewidth=1,
@@ -324,6 +367,7 @@ def odm_figure(records: list[dict[str, Any]], path: Path) -> Path:
 
 
 def _bar_figure(table: Table, path: Path, title: str, label_of: Any, scale: float = 1.0) -> Path:
+    plt = _plt()
     items = [d for d in table.data if d.get("published") is not None or d.get("ours")]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(items) + 2), 4))
     x = np.arange(len(items))
@@ -386,8 +430,9 @@ def flad_target_accuracies(record: dict[str, Any]) -> dict[str, float]:
 
 def flad_runs(records: list[dict[str, Any]], auxiliary: str, model: str, recipes: list[str],
               any_auxiliary: bool = False) -> list[dict[str, Any]]:
-    tasks = set(FLAD_TASKS.values()) if any_auxiliary else {FLAD_TASKS[auxiliary]}
-    return [r for r in _completed(records) if r["task"] in tasks and r["method"] in recipes and model_matches(r, model)]
+    wanted = set(FLAD_TASKS) if any_auxiliary else {auxiliary}
+    return [r for r in _completed(records) if flad_auxiliary(r["task"]) in wanted and r["method"] in recipes
+            and model_matches(r, model)]
 
 
 def flad_scores(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -475,48 +520,107 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
 
 
-def embedded_tables(records: list[dict[str, Any]]) -> list[tuple[Table, dict[str, list[dict[str, Any]]]]]:
-    """One table per embedded benchmark (task at one configuration), by method, from leaderboard rows."""
-    completed = [r for r in _completed(records) if r["task"] not in REAL_TASKS]
+def embedded_tables(records: list[dict[str, Any]]) -> list[tuple[Table, dict[str, list[dict[str, Any]]] | None]]:
+    """One table per embedded benchmark (task at one configuration), by method, from leaderboard
+    rows: pre-training benchmarks (avg ppl, excess loss, mini-MMLU, steps-to-target; with the
+    runs for an avg-ppl-vs-steps figure) and FLAD-style ones (per-target accuracy, 11→k-target
+    average, paired difference, sampling mass on the truly helpful auxiliaries)."""
+    completed = [r for r in _completed(records) if not is_real_task(r["task"])]
     rows = leaderboard_rows(completed)
     by_run_id = {r.get("run_id"): r for r in completed}
-    out = []
+    out: list[tuple[Table, dict[str, list[dict[str, Any]]] | None]] = []
     for bench in sorted({r["benchmark"] for r in rows}):
-        bench_rows = sorted([r for r in rows if r["benchmark"] == bench],
-                            key=lambda r: r["avg ppl"]["mean"] if r["avg ppl"] else math.inf)
-        table_rows, data = [], []
-        for r in bench_rows:
-            target = r.get("steps_to_target")
-            table_rows.append([
-                r["method"], str(len(r["seeds"])), fmt_ours(r["avg ppl"], 3), fmt_ours(r["mean excess loss"], 4),
-                fmt_ours(r["downstream acc"], 3), fmt_ours(r["worst-domain ppl"], 2),
-                "(baseline)" if r["is_baseline"] else
-                ("—" if target is None else (f"{target['mean']:.0f} ({target['reached']}/{target['n']} seeds)"
-                                             if target["mean"] is not None else f"not reached (0/{target['n']})"))])
-            data.append({"method": r["method"], "avg ppl": r["avg ppl"], "mean excess loss": r["mean excess loss"],
-                         "downstream acc": r["downstream acc"], "worst-domain ppl": r["worst-domain ppl"],
-                         "steps_to_target": target})
+        bench_rows = [r for r in rows if r["benchmark"] == bench]
         slug = _slug(bench)
-        table = Table(slug if slug.startswith("embedded") else f"embedded_{slug}", f"{bench} — by method (test split; mean ± 95% CI over seeds)",
-                      ["method", "seeds", "avg ppl", "mean excess loss", "mini-MMLU acc", "worst-domain ppl",
-                       "steps to uniform's final val avg ppl"], table_rows, data,
-                      ["avg ppl: unweighted mean of per-domain perplexities (ODM's metric); excess loss: loss − the "
-                       "domain's known irreducible loss, averaged over domains; mini-MMLU: the embedded MMLU-style "
-                       "probe through lm-eval. No published numbers exist for embedded benchmarks."])
+        name = slug if slug.startswith("embedded") else f"embedded_{slug}"
         groups = {r["method"]: [by_run_id[i] for i in r["run_ids"] if i in by_run_id] for r in bench_rows}
-        out.append((table, groups))
+        if any(r["targets"] for r in bench_rows):
+            out.append((_fewshot_table(name, bench, bench_rows, groups), None))
+        else:
+            out.append((_pretrain_table(name, bench, bench_rows), groups))
     return out
+
+
+def _pretrain_table(name: str, bench: str, bench_rows: list[dict[str, Any]]) -> Table:
+    bench_rows = sorted(bench_rows, key=lambda r: r["avg ppl"]["mean"] if r["avg ppl"] else math.inf)
+    table_rows, data = [], []
+    baseline = next((r["baseline"] for r in bench_rows if r["baseline"]), None) or "uniform"
+    for r in bench_rows:
+        target = r.get("steps_to_target")
+        table_rows.append([
+            r["method"], str(len(r["seeds"])), fmt_ours(r["avg ppl"], 3), fmt_ours(r["mean excess loss"], 4),
+            fmt_ours(r["downstream acc"], 3), fmt_ours(r["worst-domain ppl"], 2),
+            "(baseline)" if r["is_baseline"] else
+            ("—" if target is None else (f"{target['mean']:.0f} ({target['reached']}/{target['n']} seeds)"
+                                         if target["mean"] is not None else f"not reached (0/{target['n']})"))])
+        data.append({"method": r["method"], "avg ppl": r["avg ppl"], "mean excess loss": r["mean excess loss"],
+                     "downstream acc": r["downstream acc"], "worst-domain ppl": r["worst-domain ppl"],
+                     "steps_to_target": target})
+    return Table(name, f"{bench} — by method (test split; mean ± 95% CI over seeds)",
+                 ["method", "seeds", "avg ppl", "mean excess loss", "mini-MMLU acc", "worst-domain ppl",
+                  f"steps to {baseline}'s final val avg ppl"], table_rows, data,
+                 ["avg ppl: unweighted mean of per-domain perplexities (ODM's metric); excess loss: loss − the "
+                  "domain's known irreducible loss, averaged over domains; mini-MMLU: the embedded MMLU-style "
+                  "probe through lm-eval. No published numbers exist for embedded benchmarks."])
+
+
+def _helpful_mass(runs: list[dict[str, Any]]) -> tuple[float | None, float | None]:
+    """Time-averaged sampling mass on the auxiliaries known to help, and its uniform reference."""
+    masses = [float(np.mean(r["flad"]["helpful_mass"])) for r in runs
+              if isinstance(r.get("flad"), dict) and r["flad"].get("helpful_mass")]
+    uniform = [r["flad"]["helpful_mass_uniform"] for r in runs
+               if isinstance(r.get("flad"), dict) and r["flad"].get("helpful_mass_uniform") is not None]
+    return (float(np.mean(masses)) if masses else None), (float(np.mean(uniform)) if uniform else None)
+
+
+def _fewshot_table(name: str, bench: str, bench_rows: list[dict[str, Any]],
+                   groups: dict[str, list[dict[str, Any]]]) -> Table:
+    targets = sorted({t for r in bench_rows for t in r["targets"]})
+    bench_rows = sorted(bench_rows, key=lambda r: -(r["downstream acc"]["mean"] if r["downstream acc"] else -math.inf))
+    from .leaderboard import format_paired, record_target
+
+    table_rows, data = [], []
+    uniform_mass = None
+    for r in bench_rows:
+        runs = groups[r["method"]]
+        per_target = {}
+        for target in targets:
+            values = [100 * float(run["downstream"][target]["acc"]) for run in sorted(runs, key=lambda x: x["seed"])
+                      if record_target(run) == target and (run.get("downstream") or {}).get(target, {}).get("acc") is not None]
+            per_target[target] = summary(values) if values else None
+        mass, uniform = _helpful_mass(runs)
+        uniform_mass = uniform if uniform is not None else uniform_mass
+        avg = None if r["downstream acc"] is None else {**r["downstream acc"],
+                                                        "mean": 100 * r["downstream acc"]["mean"],
+                                                        "ci95": 100 * r["downstream acc"]["ci95"]}
+        diff = r["paired"].get("downstream acc")
+        diff = None if diff is None else {**diff, "mean": 100 * diff["mean"], "ci95": 100 * diff["ci95"]}
+        table_rows.append([r["method"], str(len(r["seeds"])), *(fmt_ours(per_target[t], 1) for t in targets),
+                           fmt_ours(avg, 1), format_paired(diff, r["is_baseline"]),
+                           "—" if mass is None else f"{mass:.3f}"])
+        data.append({"method": r["method"], "per_target": per_target, "avg": avg, "paired": diff,
+                     "helpful_mass": mass, "seeds": r["seeds"], "incomplete_seeds": r["incomplete_seeds"]})
+    baseline = next((r["baseline"] for r in bench_rows if r["baseline"]), None) or "baseline"
+    notes = ["Accuracy % on each target's test split (mean ± 95% CI over few-shot split seeds); avg: mean over the "
+             "targets per seed, then over seeds (a seed missing a target is left out). Helpful mass: sampling "
+             "probability on the auxiliary datasets the generator made helpful, averaged over training"
+             + (f" (uniform sampling: {uniform_mass:.3f})." if uniform_mass is not None else ".")]
+    return Table(name, f"{bench} — accuracy by method and target (ours; no published numbers)",
+                 ["method", "seeds", *targets, "avg", f"Δ avg vs {baseline} (paired)", "helpful mass"],
+                 table_rows, data, notes)
 
 
 # ----------------------------------------------------------------------------------------------
 # Driver
 # ----------------------------------------------------------------------------------------------
-def build_tables(records: list[dict[str, Any]], output_dir: Path, png: bool = True) -> dict[str, Any]:
+def build_tables(records: list[dict[str, Any]], output_dir: Path, png: bool = True,
+                 odm: str | None = None) -> dict[str, Any]:
     """Write every table (md, tex, png) and figure; returns {"tables": [...], "files": [...]}."""
     from .report_html import plot_avg_ppl_vs_steps
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    tables = [odm_table1(records), odm_claim_table(records), flad_main_table(records), flad_per_dataset_table(records)]
+    tables = [odm_table1(records, odm), odm_claim_table(records, odm), flad_main_table(records),
+              flad_per_dataset_table(records)]
     embedded = embedded_tables(records)
     tables += [t for t, _ in embedded]
     files: list[Path] = []
@@ -526,13 +630,15 @@ def build_tables(records: list[dict[str, Any]], output_dir: Path, png: bool = Tr
         if png:
             files.append(table.png(output_dir / f"{table.name}.png"))
     if png:
-        files.append(odm_figure(records, output_dir / "odm_avg_ppl_vs_steps.png"))
+        files.append(odm_figure(records, output_dir / "odm_avg_ppl_vs_steps.png", odm))
         files.append(_bar_figure(tables[0], output_dir / "odm_table1_bars.png",
                                  "ODM Table 1: 5-shot MMLU (published vs ours)", lambda d: d["recipe"]))
         files.append(_bar_figure(tables[2], output_dir / "flad_main_table_bars.png",
                                  "FLAD main table: 11-target average accuracy % (published vs ours)",
                                  lambda d: f"{d['model']} {d['auxiliary']} {d['method']}"))
         for table, groups in embedded:
+            if groups is None:
+                continue
             fig = plot_avg_ppl_vs_steps(groups, table.title.split(" — ")[0] + ": validation average perplexity")
             files.append(_save(fig, output_dir / f"{table.name}_avg_ppl_vs_steps.png"))
     index = ["# Paper tables regenerated from the results store",
@@ -554,6 +660,8 @@ def add_parser(subparsers: Any) -> None:
     tables.add_argument("--output-dir", type=Path, default=Path("paper_tables/generated"),
                         help="where to write (default: paper_tables/generated)")
     tables.add_argument("--no-png", action="store_true", help="skip PNG tables and figures")
+    tables.add_argument("--odm-task", default=None,
+                        help="ODM task whose runs fill ODM's table and figure (default: the pile-odm* task with most runs)")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -569,7 +677,7 @@ def run_command(args: argparse.Namespace) -> int:
         records = load_records(existing)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    result = build_tables(records, args.output_dir, png=not args.no_png)
+    result = build_tables(records, args.output_dir, png=not args.no_png, odm=getattr(args, "odm_task", None))
     for table in result["tables"]:
         print(table.markdown())
     print(f"{len(_completed(records))} completed record(s) read; wrote {len(result['files'])} files to {args.output_dir}")

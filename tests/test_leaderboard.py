@@ -217,3 +217,46 @@ def test_command_writes_md_csv_html(store, tmp_path, capsys):
         cmd_leaderboard_full(Namespace(**{**vars(args), "paths": [tmp_path / "missing"]}))
     with pytest.raises(ConfigError, match="--format"):
         cmd_leaderboard_full(Namespace(**{**vars(args), "format": "pdf"}))
+
+
+FLAD_ACC = {  # method -> seed -> target -> accuracy
+    "explore-only": {42: {"t1": 0.50, "t2": 0.60}, 100: {"t1": 0.52, "t2": 0.58}, 222: {"t1": 0.49, "t2": 0.61}},
+    "exp3-flad": {42: {"t1": 0.55, "t2": 0.66}, 100: {"t1": 0.54, "t2": 0.60}, 222: {"t1": 0.58, "t2": 0.63}},
+    "target-only": {42: {"t1": 0.40, "t2": 0.45}, 100: {"t1": 0.41}},          # seed 100 lacks t2
+}
+
+
+def flad_record(method: str, seed: int, target: str, acc: float) -> dict:
+    """A FLAD-style record: one per method × target × split seed, accuracy only, no perplexities."""
+    record = make_record("embedded-flad", method, 0, KNOWN["uniform"], strategy=method,
+                         downstream={target: {"acc": acc, "n": 50, "protocol": "t0_rank"}})
+    record["seed"], record["target"] = seed, target
+    record["config"]["task"]["data"]["target"] = target
+    if method == "target-only":      # the task file's by_method budget: must not split the benchmark
+        record["config"]["task"]["training"].update({"steps": 300, "batch_size": 16})
+    record["final"] = {"validation": {"acc": acc}, "test": {"acc": acc, "avg_ppl": None, "worst_ppl": None}}
+    record["curves"] = {"train_steps": [5, 10], "train_loss": [2.0, 1.5], "eval_steps": [10], "val_acc": [acc]}
+    record["run_id"] = f"embedded-flad__{method}__{target}__seed{seed}"
+    return record
+
+
+def test_flad_records_average_targets_per_seed_and_pair_with_explore_only(tmp_path):
+    records = [flad_record(m, s, t, a) for m, seeds in FLAD_ACC.items() for s, accs in seeds.items() for t, a in accs.items()]
+    rows = {r["method"]: r for r in leaderboard_rows(load_records([write_store(tmp_path, records)]))}
+    assert {r["benchmark"] for r in rows.values()} == {"embedded-flad"}     # one comparison, targets pooled
+    explore, exp3, target_only = rows["explore-only"], rows["exp3-flad"], rows["target-only"]
+    assert explore["is_baseline"] and exp3["baseline"] == "explore-only"
+    assert exp3["targets"] == ["t1", "t2"] and exp3["seeds"] == [42, 100, 222]
+    per_seed = {m: [np.mean(list(FLAD_ACC[m][s].values())) for s in (42, 100, 222)] for m in ("explore-only", "exp3-flad")}
+    mean, half = t_interval(per_seed["exp3-flad"])
+    assert exp3["downstream acc"]["mean"] == pytest.approx(mean) and exp3["downstream acc"]["ci95"] == pytest.approx(half)
+    d_mean, d_half = t_interval(np.subtract(per_seed["exp3-flad"], per_seed["explore-only"]))
+    assert exp3["paired"]["downstream acc"]["mean"] == pytest.approx(d_mean)
+    assert exp3["paired"]["downstream acc"]["ci95"] == pytest.approx(d_half)
+    assert exp3["avg ppl"] is None and exp3["steps_to_target"] is None
+    # A seed without every target is left out (and said so), never averaged over fewer targets.
+    assert target_only["seeds"] == [42] and target_only["incomplete_seeds"] == [100]
+    assert target_only["downstream acc"]["mean"] == pytest.approx(np.mean([0.40, 0.45]))
+    markdown = format_markdown(list(rows.values()))
+    assert "| target-only | 1 × 2 targets (1 incomplete left out) |" in markdown
+    assert f"{d_mean:+.4g} ± {d_half:.3g} (n=3)" in markdown

@@ -10,7 +10,9 @@ import yaml
 from benchmark.paths import resource_dir
 from benchmark.records import load_records
 from benchmark.tables import FLAD_TARGETS, build_tables, run_command
-from tests.test_leaderboard import KNOWN, SEEDS, embedded_records, make_record, t_interval, write_store
+from tests.test_leaderboard import (
+    FLAD_ACC, KNOWN, embedded_records, flad_record, make_record, t_interval, write_store,
+)
 
 MMLU = {"the-pile-weights": [0.270, 0.276, 0.273], "doremi-50k": [0.280, 0.277], "odm-code": [0.285, 0.281, 0.288]}
 ODM_CURVES = {   # validation average perplexity at steps 10, 20, 30
@@ -40,13 +42,19 @@ def paper_records():
         record["config"]["task"]["data"]["target"] = target
         record["run_id"] += f"-{target}"
         records.append(record)
+    # A scaled-down ODM task with fewer runs: not mixed into the pile-odm columns, but named in a note.
+    records.append(make_record("pile-odm-160m", "odm-code", 0, KNOWN["uniform"], downstream={"mmlu": {"acc": 0.9}}))
     return records
+
+
+def embedded_flad_records():
+    return [flad_record(m, s, t, a) for m, seeds in FLAD_ACC.items() for s, accs in seeds.items() for t, a in accs.items()]
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("tables")
-    store = write_store(root / "records", paper_records() + embedded_records())
+    store = write_store(root / "records", paper_records() + embedded_records() + embedded_flad_records())
     result = build_tables(load_records([store]), root / "generated")
     return {t.name: t for t in result["tables"]}, result["files"], root
 
@@ -73,6 +81,7 @@ def test_odm_table1_published_beside_ours(generated):
     assert "| DoReMi-256k | 0.27596 | not run |" in text
     mean, half = t_interval(MMLU["odm-code"])
     assert f"| ODM (odm-code) | 0.28416 | {mean:.5f} ± {half:.5f} (n=3) |" in text
+    assert "runs of pile-odm-160m are not shown" in text
 
 
 def test_odm_iterations_claim_from_curves(generated):
@@ -152,3 +161,22 @@ def test_command_with_an_empty_store_says_not_run(tmp_path, capsys):
     text = (tmp_path / "gen" / "odm_table1.md").read_text()
     assert text.count("not run") == 5 and "0.27469" in text
     assert "52.82 / not run" in (tmp_path / "gen" / "flad_main_table.md").read_text()
+
+
+def test_embedded_fewshot_table_per_target(generated):
+    tables, _, root = generated
+    table = tables["embedded_flad"]
+    assert table.headers[2:4] == ["t1", "t2"]
+    rows = {d["method"]: d for d in table.data}
+    for target in ("t1", "t2"):
+        values = [100 * FLAD_ACC["exp3-flad"][s][target] for s in (42, 100, 222)]
+        mean, half = t_interval(values)
+        assert rows["exp3-flad"]["per_target"][target]["mean"] == pytest.approx(mean)
+        assert rows["exp3-flad"]["per_target"][target]["ci95"] == pytest.approx(half)
+    per_seed = {m: [100 * np.mean(list(FLAD_ACC[m][s].values())) for s in (42, 100, 222)]
+                for m in ("exp3-flad", "explore-only")}
+    assert rows["exp3-flad"]["avg"]["mean"] == pytest.approx(np.mean(per_seed["exp3-flad"]))
+    assert rows["exp3-flad"]["paired"]["mean"] == pytest.approx(np.mean(np.subtract(*per_seed.values())))
+    assert rows["target-only"]["seeds"] == [42] and rows["target-only"]["incomplete_seeds"] == [100]
+    assert not (root / "generated" / "embedded_flad_avg_ppl_vs_steps.png").exists()      # no perplexities in FLAD
+    assert (root / "generated" / "embedded_flad.png").stat().st_size > 0

@@ -29,6 +29,7 @@ PROTOCOLS = {
     "t0_rank": "T0 rank classification: mean per-token log-likelihood of choice + EOS, one seeded random "
                "template per example",
     "lm_eval_acc": "lm-eval multiple_choice acc: summed log-likelihood of the choice (no EOS), one fixed template",
+    "lm_eval_builtin": "lm-eval's built-in task for the target (its own prompt and hub data): summed log-likelihood acc",
 }
 
 
@@ -113,6 +114,8 @@ def lm_eval_accuracy(bundle: ModelBundle, docs: list[Any], protocol: str, task_n
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
+    import datasets
+    datasets.disable_progress_bars()
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
     include = write_task(work_dir / task_name, task_name, docs, protocol)
     was_training = bundle.model.training
@@ -130,3 +133,23 @@ def lm_eval_accuracy(bundle: ModelBundle, docs: list[Any], protocol: str, task_n
     scores = [[float(r[0]) for r in s["filtered_resps"]] for s in samples]
     return {"acc": float(out["results"][task_name]["acc,none"]), "n": len(samples), "protocol": protocol,
             "protocol_description": PROTOCOLS[protocol], "scores": scores}
+
+
+def lm_eval_builtin_accuracy(bundle: ModelBundle, task: str, batch_size: int = 64, seed: int = 0) -> dict[str, Any]:
+    """The "lm_eval_builtin" protocol: lm-eval's own definition of a held-out target (e.g. `cb`,
+    `sglue_rte`, `anli_r1`), with its data from the hub — not runnable offline."""
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    was_training = bundle.model.training
+    bundle.model.eval()
+    lm = HFLM(pretrained=bundle.model, tokenizer=bundle.tokenizer, batch_size=batch_size,
+              backend="seq2seq" if bundle.kind == "seq2seq" else "causal")
+    out = simple_evaluate(model=lm, tasks=[task], num_fewshot=0, task_manager=TaskManager(), random_seed=seed,
+                          numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
+                          bootstrap_iters=0, verbosity="ERROR")
+    bundle.model.train(was_training)
+    metrics = out["results"][task]
+    return {"acc": float(metrics["acc,none"]), "acc_norm": metrics.get("acc_norm,none"), "task": task,
+            "protocol": "lm_eval_builtin", "protocol_description": PROTOCOLS["lm_eval_builtin"]}

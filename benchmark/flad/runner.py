@@ -28,7 +28,7 @@ from ..offline import go_offline
 from ..records import SCHEMA_VERSION, git_commit, package_versions, record_path, write_json_atomic
 from .arms import PAPER_SPLIT_SEEDS, T0_HELD_OUT, TargetSpec, arm_list, p3_prefix, resolve_targets
 from .data import MAX_EXAMPLES_PER_ARM, Arm, TargetData, arm_configs, load_arm, load_target, manifest_hash
-from .evaluation import PROTOCOLS, lm_eval_accuracy
+from .evaluation import PROTOCOLS, lm_eval_accuracy, lm_eval_builtin_accuracy
 from .models import ModelBundle, embedded_base_model, hub_model
 from .trainer import TARGET_ARM, FladLoop, LoopSettings
 
@@ -63,6 +63,15 @@ TRAINING_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 EVALUATION_KEYS = {"protocol", "also", "template_seed", "batch_size"}
 SECTIONS = ("data", "model", "training", "evaluation")
+DATA_KEYS = {"builder", "target", "template_seed", "max_examples_per_arm", "arms", "arm_list", "source",
+             "skip_missing_arms"}
+
+
+def _optional_keys() -> dict[str, set[str]]:
+    from .models import EMBEDDED_MODEL_KEYS, HF_MODEL_KEYS
+    from .synthetic import DEFAULTS
+    return {"data": DATA_KEYS | set(DEFAULTS), "model": EMBEDDED_MODEL_KEYS | HF_MODEL_KEYS,
+            "training": set(TRAINING_KEYS) - {"by_method"}, "evaluation": EVALUATION_KEYS}
 
 
 class FladRunConfig(RunConfig):
@@ -70,6 +79,9 @@ class FladRunConfig(RunConfig):
     def run_id(self) -> str:  # the target is part of a FLAD run's identity
         return (f"{self.task_name}__{self.task['data']['target']}__{self.recipe['name']}__seed{self.seed}__"
                 f"{self.config_hash[:10]}")
+
+
+OPTIONAL_KEYS = _optional_keys()
 
 
 def resolve_flad_config(task_name: str, method: str, seed: int, target: str, overrides: list[str] | None = None,
@@ -106,8 +118,8 @@ def resolve_flad_config(task_name: str, method: str, seed: int, target: str, ove
                 raise ConfigError(f"--set {'.'.join(path)}: unknown key; {part!r} is not a section of {path[0]}")
             node = node[part]
         allowed_here = set(node)
-        if len(path) == 2:  # optional keys of the validated sections may be set even if the task omits them
-            allowed_here |= {"training": set(TRAINING_KEYS) - {"by_method"}, "evaluation": EVALUATION_KEYS}.get(path[0], set())
+        if len(path) == 2:  # optional keys may be set even where the task file leaves them at their defaults
+            allowed_here |= OPTIONAL_KEYS[path[0]]
         if path[-1] not in allowed_here:
             raise ConfigError(f"--set {'.'.join(path)}: unknown key; allowed here: {', '.join(sorted(allowed_here))}")
         node[path[-1]] = value
@@ -135,6 +147,9 @@ def _validate(body: dict[str, Any]) -> None:
             raise ConfigError(f"evaluation.protocol: must be one of {list(PROTOCOLS)}, got {protocol!r}")
     if body["data"].get("builder") not in ("embedded", "p3"):
         raise ConfigError(f"data.builder: must be embedded or p3, got {body['data'].get('builder')!r}")
+    if body["data"]["builder"] == "embedded" and "lm_eval_builtin" in [evaluation.get("protocol"), *evaluation.get("also", [])]:
+        raise ConfigError("evaluation.protocol: lm_eval_builtin runs lm-eval's own hub tasks; the embedded targets "
+                          "have none (use t0_rank or lm_eval_acc)")
 
 
 def loop_settings(training: dict[str, Any]) -> LoopSettings:
@@ -222,8 +237,11 @@ def _real_source(spec: dict[str, Any], arms: list[str], targets: dict[str, Targe
     if spec.get("hellaswag_templates", "tfew") == "tfew":
         overrides[targets["hellaswag"].p3_prefix] = tfew_hellaswag_templates(template_seed)
     loader = local_raw_loader(Path(spec["raw_dir"])) if spec.get("raw_dir") else hub_raw_loader
-    suffix = {}  # ANLI's rounds are splits of one raw dataset: one prefix serves the three targets
-    return PromptsourceSource(spec.get("templates_root"), datasets, loader, overrides, suffix, template_seed)
+    suffixes: dict[str, list[str]] = {}  # ANLI's rounds: splits of one raw dataset, a suffix per round
+    for t in targets.values():
+        if t.p3_suffix:
+            suffixes.setdefault(t.p3_prefix, []).append(t.p3_suffix)
+    return PromptsourceSource(spec.get("templates_root"), datasets, loader, overrides, suffixes, template_seed)
 
 
 # -- models -----------------------------------------------------------------------------------------
@@ -301,6 +319,10 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
     work = output_dir / "flad" / "lm_eval" / f"{config.run_id}__{target_name}"
     by_protocol = {}
     for p in [protocol, *[x for x in evaluation.get("also", []) if x != protocol]]:
+        if p == "lm_eval_builtin":
+            by_protocol[p] = lm_eval_builtin_accuracy(bundle, data.targets[target_name].lm_eval_task,
+                                                      evaluation.get("batch_size", 64), config.seed)
+            continue
         docs = target.test if p == "t0_rank" else target.test_fixed
         task_name = f"flad_{config.task_name.replace('-', '_')}_{target_name}_{p}"
         res = lm_eval_accuracy(bundle, docs, p, task_name, work, evaluation.get("batch_size", 64), config.seed)
@@ -351,10 +373,10 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
         "curves": result.curves,
         "mixture": {"domains": domains, **trajectory},
         "final": {"validation": {"acc": result.best_val_acc, "protocol": protocol, "step": result.best_step},
-                  "test": {"acc": headline["acc"], "n": headline["n"], "protocol": protocol,
+                  "test": {"acc": headline["acc"], "n": headline.get("n"), "protocol": protocol,
                            "avg_ppl": None, "worst_ppl": None,  # pre-training metrics: not defined for FLAD
                            "by_protocol": by_protocol}},
-        "downstream": {target_name: {"acc": headline["acc"], "n": headline["n"], "protocol": protocol,
+        "downstream": {target_name: {"acc": headline["acc"], "n": headline.get("n"), "protocol": protocol,
                                      "num_fewshot": 0}},
         "flad": flad_info,
         "timing": {"wall_seconds": time.perf_counter() - wall_start, "train_seconds": train_seconds,

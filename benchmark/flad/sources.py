@@ -195,12 +195,13 @@ class PromptsourceSource:
     datasets: {config prefix (arms.p3_prefix / TargetSpec.p3_prefix): (dataset, subset)};
     templates_root: a promptsource checkout's `promptsource/templates` directory;
     overrides: {prefix: [PromptTemplate]} replaces a dataset's templates (e.g. T-Few HellaSwag);
-    suffix: {prefix: "_r1"} appended to config names (ANLI rounds, as in bigscience/P3).
+    suffixes: {prefix: ["_r1", "_r2", "_r3"]} — one config per template and suffix, named as in
+    bigscience/P3 (ANLI's rounds are splits of one raw dataset).
     """
 
     def __init__(self, templates_root: str | Path | None, datasets: dict[str, tuple[str, str | None]],
                  raw_loader: RawLoader = hub_raw_loader, overrides: dict[str, list[PromptTemplate]] | None = None,
-                 suffix: dict[str, str] | None = None, seed: int = 0):
+                 suffixes: dict[str, list[str]] | None = None, seed: int = 0):
         from .arms import p3_name
         self.root = Path(templates_root) if templates_root else None
         self.raw_loader = raw_loader
@@ -216,8 +217,8 @@ class PromptsourceSource:
                     raise FileNotFoundError(f"promptsource templates for {dataset}/{subset}: {path} not found")
                 templates = PromptTemplate.from_yaml(path, seed)
             for template in templates:
-                config = prefix + p3_name(template.name) + (suffix or {}).get(prefix, "")
-                self._templates[config] = (prefix, template)
+                for suffix in (suffixes or {}).get(prefix, [""]):
+                    self._templates[prefix + p3_name(template.name) + suffix] = (prefix, template)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "promptsource", "templates_root": str(self.root) if self.root else None}

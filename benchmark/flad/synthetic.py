@@ -2,9 +2,10 @@
 bigscience/P3's on-disk layout so the real data module and evaluator serve it unchanged.
 
 Every task is a prompted classification (or, for a few auxiliary datasets, generation) over word
-tokens. An input is a template's prompt words around three entity words; the label of a
-classification task is `rule[first entity]`, where a *rule* is a balanced random map from the
-entities to the task's classes, and the answer is the class's *verbalizer* word. So:
+tokens. An input is a template's prompt words around `entities_per_input` entity words (default
+one); the label of a classification task is `rule[first entity]`, where a *rule* is a balanced
+random map from the entities to the task's classes, and the answer is the class's *verbalizer*
+word. So:
 - each target (few-shot: 20–70 labelled examples) has its own rule and verbalizers;
 - for each target, `helpful` auxiliary datasets share its rule and verbalizers (other templates;
   one of them with 25% label noise): training on them teaches exactly what the target needs;
@@ -37,13 +38,13 @@ DEFAULTS: dict[str, Any] = {
     "num_entities": 48,
     "num_prompt_words": 60,
     "num_label_words": 30,
-    "entities_per_input": 3,
+    "entities_per_input": 1,
     # name, classes, shots (FLAD's targets have 20–70)
     "targets": [["tgt_a", 2, 32], ["tgt_b", 3, 50], ["tgt_c", 2, 20], ["tgt_d", 2, 70]],
     "helpful_per_target": 3,
-    "harmful_per_target": 2,
+    "harmful_per_target": 1,
     "helpful_label_noise": [0.0, 0.0, 0.25],
-    "neutral_classification": 12,
+    "neutral_classification": 8,
     "neutral_generative": 4,
     "arm_size": [500, 2000],
     "templates_per_arm": [2, 4],

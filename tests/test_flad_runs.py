@@ -1,0 +1,157 @@
+"""Short FLAD runs on the embedded benchmark: the five methods end to end, the reward mechanics
+checked against independently computed LM-head gradients, and bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.config import ConfigError
+from benchmark.flad import trainer as trainer_module
+from benchmark.flad.models import example_losses, make_batch, training_pairs
+from benchmark.flad.runner import (build_flad_data, build_model_bundle, loop_settings, resolve_flad_config,
+                                   run_flad)
+from benchmark.records import load_records
+from benchmark.strategies.exp3 import flad_reward
+
+TINY = [
+    "training.steps=4", "training.grad_accum=2", "training.batch_size=4", "training.eval_every=2",
+    "training.log_every=1", "training.warm_start_examples=8", "training.eval_batch_size=16",
+    "model.hidden_size=16", "model.num_heads=2", "model.intermediate_size=32", "model.num_layers=1",
+    "model.pretrain={steps: 2, batch_size: 4}", "data.arm_size=[20, 40]", "data.target_pool=80",
+    "data.test_size=12", "data.neutral_classification=2", "data.neutral_generative=1", "data.pretrain_sequences=40",
+]
+METHODS = ["target-only", "explore-only", "exploit-only", "exp3-flad", "ucb1-flad"]
+RECORD_KEYS = {"schema", "run_id", "status", "task", "method", "strategy", "method_variant", "seed", "config",
+               "config_hash", "versions", "git_commit", "data_manifest", "curves", "mixture", "final", "downstream",
+               "timing", "compute", "created_unix"}
+
+
+def test_five_methods_short_runs_and_records(tmp_path):
+    records = run_flad("embedded-flad", METHODS, seeds=[42], targets="tgt_c", overrides=TINY, output_dir=tmp_path,
+                       log=lambda _m: None)
+    assert [r["method"] for r in records] == METHODS
+    arms = records[0]["data_manifest"]["arms"]
+    assert len(arms) == 4 * 4 + 3      # 4 targets × (3 helpful + 1 harmful) + 3 neutral
+    for record in records:
+        assert RECORD_KEYS <= set(record) and record["status"] == "completed"
+        assert record["target"] == "tgt_c" and "tgt_c" in record["run_id"]
+        test = record["final"]["test"]
+        assert test["protocol"] == "t0_rank" and 0.0 <= test["acc"] <= 1.0 and test["n"] == 12
+        assert set(test["by_protocol"]) == {"t0_rank", "lm_eval_acc"}
+        assert record["downstream"]["tgt_c"]["acc"] == test["acc"]
+        assert set(record["mixture"]) >= {"domains", "steps", "weights", "rewards"}
+        assert {"wall_seconds", "train_seconds", "strategy_seconds", "strategy_share", "eval_seconds"} <= set(record["timing"])
+        assert record["compute"]["steps"] == 4 and record["compute"]["train_tokens"] > 0
+        flad = record["flad"]
+        assert len(flad["helpful_mass"]) == len(record["mixture"]["steps"]) == len(record["mixture"]["weights"])
+        assert all(0.0 <= m <= 1.0 for m in flad["helpful_mass"])
+        assert sum(role == "helpful" for role in flad["arm_roles"].values()) == 3
+        assert record["curves"]["eval_steps"] == [2, 4]
+    by_method = {r["method"]: r for r in records}
+    bandits = [by_method["exp3-flad"], by_method["ucb1-flad"]]
+    for record in bandits:
+        assert record["flad"]["mode"] == "bandit" and "target" not in record["mixture"]["domains"]
+        assert record["flad"]["reward"] == "agg" and record["mixture"]["rewards"] is not None
+        assert record["timing"]["reward_seconds"] > 0
+    target_only = by_method["target-only"]
+    assert target_only["mixture"]["domains"][-1] == "target"
+    assert all(w[-1] == 1.0 for w in target_only["mixture"]["weights"]) and target_only["flad"]["helpful_mass"] == [0.0] * 4
+    for name in ("ucb1-flad", "exploit-only"):
+        warm = by_method[name]["flad"]["warm_start_rewards"]
+        assert set(warm) == set(arms) and all(set(v) == {"ga", "gms", "agg"} for v in warm.values())
+        assert any(e["kind"] == "warm_start" for e in by_method[name]["compute"]["extra_runs"])
+    # UCB1 and Exploit-Only share the cached warm start of this (model, target, split).
+    assert by_method["exploit-only"]["flad"]["warm_start_rewards"] == by_method["ucb1-flad"]["flad"]["warm_start_rewards"]
+    assert [e["cached"] for e in by_method["ucb1-flad"]["compute"]["extra_runs"] if e["kind"] == "warm_start"] == [True]
+    stored = load_records([tmp_path / "records"])
+    assert sorted(r["run_id"] for r in stored) == sorted(r["run_id"] for r in records)
+
+
+def _setup(tmp_path: Path, method: str, extra: list[str]):
+    config = resolve_flad_config("embedded-flad", method, 42, "tgt_a", TINY + extra)
+    data = build_flad_data(config.task["data"], tmp_path / "data", log=lambda _m: None)
+    bundle = build_model_bundle(config.task["model"], data, tmp_path / "base", log=lambda _m: None)
+    return config, data, bundle
+
+
+@pytest.mark.parametrize("target_gradient", ["after", "before"])
+def test_rewards_use_the_lm_head_gradient_change_of_each_round(tmp_path, monkeypatch, target_gradient):
+    """The loop's per-arm auxiliary gradient = the LM-head gradient of that arm's micro-batches (mean
+    over them), its target gradient = the LM-head gradient of the target pass after (code) or before
+    (paper) the update, and the reward is flad_reward of the two — recomputed here from scratch."""
+    from benchmark.config import build_strategy
+    config, data, bundle = _setup(tmp_path, "exp3-flad", ["training.steps=1", "training.eval_every=1",
+                                                          f"method.target_gradient={target_gradient}",
+                                                          "training.grad_clip=0", "method.reward=ga"])
+    target = data.target("tgt_a", 42, 0)
+    names = [a.name for a in data.arms]
+    strategy = build_strategy(config, names, [len(a) for a in data.arms], strategy_seed=42)
+    loop = trainer_module.FladLoop(bundle, data.arms, target, strategy, loop_settings(config.task["training"]), 42)
+    initial = {k: v.clone() for k, v in bundle.model.state_dict().items()}
+    served, passes, captured = [], [], []
+    real_examples, real_pass, real_reward = loop._examples, loop._target_pass, trainer_module.flad_reward
+    monkeypatch.setattr(loop, "_examples", lambda d, c: served.append((d, real_examples(d, c))) or served[-1][1])
+    monkeypatch.setattr(loop, "_target_pass", lambda: passes.append(real_pass()) or passes[-1])
+    monkeypatch.setattr(trainer_module, "flad_reward",
+                        lambda a, t, k: captured.append((a.clone(), t.clone(), k)) or real_reward(a, t, k))
+    loop.run()
+    after = {k: v.clone() for k, v in bundle.model.state_dict().items()}
+
+    def head_grad(state, examples, scale):
+        bundle.model.load_state_dict(state)
+        bundle.model.zero_grad(set_to_none=True)
+        losses = example_losses(bundle, make_batch(bundle, training_pairs(bundle, examples, 64)))
+        (losses.sum() * scale).backward()
+        return bundle.lm_head.grad.detach().clone()
+
+    scale = 1.0 / (4 * 2)
+    per_arm: dict[int, list[torch.Tensor]] = {}
+    for domain, examples in served:
+        per_arm.setdefault(domain, []).append(head_grad(initial, examples, scale))
+    if target_gradient == "before":
+        expected_target = head_grad(initial, passes[0], scale)   # the training pass itself, pre-update weights
+    else:
+        expected_target = head_grad(after, passes[1], scale)     # a fresh pass on the updated weights
+    assert len(captured) == len(per_arm)
+    for (aux, tgt, kind), domain in zip(captured, dict.fromkeys(d for d, _ in served)):  # first-pull order
+        assert kind == "ga"
+        torch.testing.assert_close(aux, torch.stack(per_arm[domain]).mean(0), rtol=1e-4, atol=1e-7)
+        torch.testing.assert_close(tgt, expected_target, rtol=1e-4, atol=1e-7)
+    rewards = strategy.history[0].rewards  # cumulative R̂ before the update is 0; after: r/π for pulled arms
+    pulled = sorted(per_arm)
+    expected = [flad_reward(torch.stack(per_arm[d]).mean(0), expected_target, "ga") for d in pulled]
+    np.testing.assert_allclose(np.asarray(strategy.cumulative_reward)[pulled] * (1.0 / len(names)), expected,
+                               rtol=1e-4, atol=1e-6)
+    assert rewards == [0.0] * len(names)
+
+
+def test_bad_input_names_the_field(tmp_path):
+    with pytest.raises(ConfigError, match="allowed: all, tgt_a"):
+        run_flad("embedded-flad", "exp3-flad", seeds=[42], targets="rte", overrides=TINY, output_dir=tmp_path,
+                 log=lambda _m: None)
+    with pytest.raises(ConfigError, match="training.optimizer: must be adafactor or adamw"):
+        resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_a", ["training.optimizer=sgd"])
+    with pytest.raises(ConfigError, match="training.nonsense: unknown key"):
+        resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_a", ["training.nonsense=1"])
+    with pytest.raises(ConfigError, match="applies to pretrain tasks"):
+        resolve_flad_config("embedded-flad", "cooldown", 42, "tgt_a")
+    with pytest.raises(ConfigError, match="not a flad task"):
+        resolve_flad_config("embedded-pretrain", "exp3-flad", 42, "tgt_a")
+    with pytest.raises(ConfigError, match="evaluation.protocol: must be one of"):
+        resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_a", ["evaluation.protocol=acc_norm"])
+    a = resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_a")
+    b = resolve_flad_config("embedded-flad", "exp3-flad", 100, "tgt_a")
+    c = resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_b")
+    assert a.config_hash == b.config_hash != c.config_hash and a.run_id != b.run_id
+
+
+@pytest.mark.slow
+def test_greedy_ucb1_concentrates_on_helpful_arms(tmp_path):
+    """With the paper's sampler, UCB1-FLAD's mass on the truly helpful arms rises above uniform."""
+    overrides = ["training.steps=60", "training.eval_every=20", "training.log_every=10"]
+    (record,) = run_flad("embedded-flad", "ucb1-flad-paper", seeds=[42], targets="tgt_a", overrides=overrides,
+                         output_dir=tmp_path, log=lambda _m: None)
+    flad = record["flad"]
+    assert np.mean(flad["helpful_mass"][len(flad["helpful_mass"]) // 2:]) > 2 * flad["helpful_mass_uniform"]
