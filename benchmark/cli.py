@@ -62,11 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--task", required=True, help="a task whose data builder needs preparing, e.g. pile-odm")
     add_prepare_arguments(prepare)
 
-    board = sub.add_parser("leaderboard", help="print the leaderboard of a results directory",
-                           description="Aggregate result records (mean ± 95%% CI over seeds).")
-    board.add_argument("paths", nargs="*", type=Path, default=[Path("benchmark_runs/records")])
-    board.add_argument("--sort-by", default="avg ppl", choices=["avg ppl", "mean excess loss", "worst-domain ppl",
-                                                                "mini-MMLU acc"])
+    from . import sweep as sweep_cmd, tables as tables_cmd
+    from .leaderboard import add_leaderboard_parser
+
+    add_leaderboard_parser(sub)
+    tables_cmd.add_parser(sub)
+    sweep_cmd.add_parser(sub)
 
     track = sub.add_parser("track", help="log result records to MLflow (e.g. after the server was down)",
                            description="Log existing result records to MLflow.")
@@ -146,21 +147,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .leaderboard import format_markdown, leaderboard_rows
-    from .records import load_records
-
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        raise ConfigError(f"paths: not found: {', '.join(missing)}")
-    rows = leaderboard_rows(load_records(args.paths))
-    if not rows:
-        print("no completed result records found")
-        return 1
-    print(format_markdown(rows, args.sort_by))
-    return 0
-
-
 def cmd_track(args: argparse.Namespace) -> int:
     from .records import load_records
     from .tracking import log_record
@@ -187,7 +173,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prepare":
             return cmd_prepare(args)
         if args.command == "leaderboard":
-            return cmd_leaderboard(args)
+            from .leaderboard import cmd_leaderboard_full
+            return cmd_leaderboard_full(args)
+        if args.command == "tables":
+            from .tables import run_command
+            return run_command(args)
+        if args.command == "sweep":
+            from .sweep import run_command
+            return run_command(args)
         return cmd_track(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Creates ./.venv (once) and installs the project with the pinned versions of constraints.txt.
+# `--test` also installs Debian's chromium (when apt-get is available and we are root) for the
+# test that renders the HTML leaderboard in a real headless browser; without it that test skips.
 # torch is installed first: its CPU wheel (see ../shared/reference/environment.md); a bare `torch`
 # requirement on an empty environment would pull several GB of CUDA packages.
 set -euo pipefail
@@ -11,4 +13,12 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; the HTML rendering test will be skipped" >&2
+  else
+    echo "note: chromium not found; the HTML rendering test will be skipped" >&2
+  fi
+fi
 echo "installed into $(pwd)/.venv"
