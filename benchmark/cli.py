@@ -7,20 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_args import seed_list
 from .config import ConfigError, load_recipe, load_task, recipe_names, resolve_config, task_names
 
 DEFAULT_TASK = "embedded-pretrain"
 EXIT_BAD_INPUT = 2
-
-
-def _seed_list(text: str) -> list[int]:
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"seeds must be non-negative integers, got {text!r}") from exc
-    if not seeds or any(s < 0 for s in seeds):
-        raise argparse.ArgumentTypeError(f"seeds must be non-negative integers, got {text!r}")
-    return seeds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", default=DEFAULT_TASK, help=f"benchmark task (default: {DEFAULT_TASK}); see `list`")
     run.add_argument("--method", action="append", help="method recipe (repeat or comma-separate); "
                      "default: the task's default comparison")
-    run.add_argument("--seed", type=_seed_list, default=[0], help="seed or comma-separated seeds (default: 0)")
+    run.add_argument("--seed", type=seed_list, default=[0], help="seed or comma-separated seeds (default: 0)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a field, e.g. training.steps=200 or method.alpha=0.5")
     run.add_argument("--quick", action="store_true", help="smoke-sized run (the task's `quick` budget)")

@@ -25,7 +25,13 @@ def plot_mixture(record: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"{record['method']} on {record['task']} (seed {record['seed']})")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def save_figure(fig: Any, path: Path, dpi: int = 90, **savefig_kwargs: Any) -> Path:
+    """Save a figure (creating its folder) and close it: long report runs would otherwise keep
+    every figure in memory."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi, **savefig_kwargs)
     plt.close(fig)
     return path

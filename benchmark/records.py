@@ -1,4 +1,7 @@
-"""Result records: one JSON per run, written atomically, read back by leaderboards and tables."""
+"""Result records: one JSON per run, written atomically, read back by leaderboards and tables.
+
+The atomic writers serve the reports built from records too (leaderboard, tables, sweep outputs).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import subprocess
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import IO, Any, Callable, Iterable
 
 from .paths import PACKAGE_DIR
 
@@ -41,20 +44,36 @@ def git_commit() -> str | None:
         return None
 
 
-def write_json_atomic(path: Path, payload: Any) -> Path:
+def _write_atomic(path: Path, write: Callable[[IO[str]], None], *, encoding: str | None = None,
+                  durable: bool = False, permissions: int | None = None) -> Path:
+    """Write through a temporary file in the same folder + rename, so readers never see a half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=1, sort_keys=False, default=float)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with os.fdopen(fd, "w", encoding=encoding) as handle:
+            write(handle)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if permissions is not None:
+            os.chmod(tmp, permissions)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def write_json_atomic(path: Path, payload: Any) -> Path:
+    return _write_atomic(path, lambda handle: json.dump(payload, handle, indent=1, sort_keys=False, default=float),
+                         durable=True)
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write a text file atomically (temporary file in the same folder + rename)."""
+    # mkstemp creates 0600; reports are meant to be read by others.
+    return _write_atomic(path, lambda handle: handle.write(text), encoding="utf-8", permissions=0o644)
 
 
 def record_path(results_dir: Path, run_id: str) -> Path:

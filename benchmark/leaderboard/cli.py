@@ -1,0 +1,85 @@
+"""`python -m benchmark leaderboard`: read records, print the Markdown, write md / csv / html."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..cli_args import add_record_paths_argument, default_record_paths, read_records
+from ..records import write_text_atomic
+from .csv_table import format_csv
+from .markdown_table import format_markdown
+from .metrics import AUTO, METRIC_ALIASES, METRICS
+from .rows import leaderboard_rows
+
+default_paths = default_record_paths     # the name tables and older callers import
+
+HELP = "leaderboard of a results store (Markdown, CSV, HTML)"
+DESCRIPTION = ("Aggregate result records per benchmark: mean ± 95%% CI over seeds, paired difference against the "
+               "baseline, steps-to-target, worst-domain perplexity, downstream accuracy, overhead, extra compute and "
+               "tuning. Prints Markdown; with --output-dir also writes leaderboard.md, leaderboard.csv and a "
+               "self-contained leaderboard.html with plots.")
+
+
+def add_leaderboard_parser(subparsers: Any) -> None:
+    """The `leaderboard` subcommand and its options."""
+    board = subparsers.add_parser("leaderboard", help=HELP, description=DESCRIPTION)
+    add_record_paths_argument(board)
+    board.add_argument("--sort-by", default="avg ppl",
+                       choices=[c for c, _, _ in METRICS] + sorted(METRIC_ALIASES))
+    board.add_argument("--baseline", default=AUTO,
+                       help="method for paired differences and steps-to-target (default: auto = uniform, or "
+                            "explore-only on FLAD benchmarks)")
+    board.add_argument("--output-dir", type=Path, default=None, help="write leaderboard.{md,csv,html} here")
+    board.add_argument("--format", default="md,csv,html",
+                       help="comma-separated subset of md,csv,html written to --output-dir (default: all)")
+    board.add_argument("--no-plots", action="store_true", help="HTML without the figures (faster)")
+
+
+def cmd_leaderboard_full(args: argparse.Namespace) -> int:
+    """Print the leaderboard of the records under `args.paths`; write the files to --output-dir."""
+    from ..config import ConfigError
+
+    paths = args.paths or default_paths()
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ConfigError(f"paths: not found: {', '.join(missing)}")
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("md", "csv", "html")]
+    if bad:
+        raise ConfigError(f"--format: unknown format {bad[0]!r}; allowed: md, csv, html")
+    records = read_records(paths)
+    rows = leaderboard_rows(records, args.baseline)
+    if not rows:
+        print("no completed result records found")
+        return 1
+    markdown = format_markdown(rows, args.sort_by)
+    print(markdown)
+    if args.output_dir:
+        written = write_outputs(rows, records, args.output_dir, formats, args.sort_by, plots=not args.no_plots)
+        for path in written:
+            print(f"wrote {path}")
+    return 0
+
+
+def write_outputs(rows: list[dict[str, Any]], records: list[dict[str, Any]], output_dir: Path,
+                  formats: list[str] = ("md", "csv", "html"), sort_by: str = "avg ppl", plots: bool = True) -> list[Path]:
+    """leaderboard.md / .csv / .html (those in `formats`) in output_dir; returns the paths written."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "md" in formats:
+        written.append(write_text_atomic(output_dir / "leaderboard.md",
+                                         "# Leaderboard\n\n" + format_markdown(rows, sort_by)))
+    if "csv" in formats:
+        written.append(write_text_atomic(output_dir / "leaderboard.csv", format_csv(rows)))
+    if "html" in formats:
+        from ..report_html import render_html
+        written.append(write_text_atomic(output_dir / "leaderboard.html",
+                                         render_html(rows, records, sort_by, plots=plots)))
+    return written
+
+
+# The names the CLI dispatches on (same signature as the other command modules).
+add_parser = add_leaderboard_parser
+run_command = cmd_leaderboard_full

@@ -1,0 +1,97 @@
+"""Leaderboard rows: one per (benchmark, method variant), every number computed from the records."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from .grouping import benchmark_key, benchmark_labels, display_names, record_target, seed_units, unit_value, variant_key
+from .metrics import AUTO, AUTO_BASELINES, METRICS
+from .statistics import final_validation_avg_ppl, paired_values, steps_to_target_summary, summary
+
+
+def _compute(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    extra_tokens, extra_steps, extra_count, train_tokens, kinds = [], [], [], [], defaultdict(int)
+    for run in runs:
+        compute = run.get("compute") or {}
+        extras = compute.get("extra_runs") or []
+        extra_tokens.append(float(sum(e.get("tokens") or 0 for e in extras)))
+        extra_steps.append(float(sum(e.get("steps") or 0 for e in extras)))
+        extra_count.append(len(extras))
+        train_tokens.append(float(compute.get("train_tokens") or 0))
+        for e in extras:
+            kinds[e.get("kind", "?")] += 1
+    mean_train = float(np.mean(train_tokens)) if train_tokens else 0.0
+    mean_extra = float(np.mean(extra_tokens)) if extra_tokens else 0.0
+    return {"extra_runs": float(np.mean(extra_count)) if extra_count else 0.0, "extra_steps": float(np.mean(extra_steps)) if extra_steps else 0.0,
+            "extra_tokens": mean_extra, "train_tokens": mean_train,
+            "extra_share": mean_extra / mean_train if mean_train else None,
+            "kinds": {k: v / max(len(runs), 1) for k, v in sorted(kinds.items())}}
+
+
+def _tuning(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    tunings = [r.get("tuning") for r in runs if isinstance(r.get("tuning"), dict)]
+    if not tunings or not any(t.get("tuned") for t in tunings):
+        return {"tuned": False, "trials": 0, "study": None, "objective": None}
+    tuned = [t for t in tunings if t.get("tuned")]
+    return {"tuned": True, "trials": max(int(t.get("trials") or 0) for t in tuned),
+            "study": ", ".join(sorted({str(t.get("study")) for t in tuned})),
+            "objective": tuned[0].get("objective")}
+
+def leaderboard_rows(records: list[dict[str, Any]], baseline: str = AUTO) -> list[dict[str, Any]]:
+    """One row per (benchmark, method variant) over completed records; a seed's value is its
+    record's, or (FLAD: one record per target) the mean over all the benchmark's targets."""
+    completed = [r for r in records if r.get("status") == "completed"]
+    labels = benchmark_labels(completed)
+    groups: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for record in completed:
+        groups[benchmark_key(record)][variant_key(record)].append(record)
+    rows = []
+    for bench in sorted(groups, key=lambda k: labels[k]):
+        variants = groups[bench]
+        names = display_names(list(variants))
+        targets = sorted({t for runs in variants.values() for r in runs if (t := record_target(r)) is not None})
+        candidates = AUTO_BASELINES if baseline == AUTO else (baseline,)
+        base_name = next((c for c in candidates if any(k[0] == c for k in variants)), None)
+        base_keys = [k for k in variants if k[0] == base_name]
+        base_units = seed_units(variants[base_keys[0]], targets)[0] if base_keys else {}
+        for key in sorted(variants, key=lambda k: names[k]):
+            units, incomplete = seed_units(variants[key], targets)
+            runs = [r for unit in units.values() for r in unit]
+            first = (runs or variants[key])[0]
+            is_baseline = bool(base_keys) and key == base_keys[0]
+            row: dict[str, Any] = {
+                "task": first["task"], "benchmark": labels[bench], "benchmark_key": bench,
+                "method": names[key], "method_name": first["method"], "strategy": first.get("strategy"),
+                "variant": json.loads(key[1]), "seeds": list(units), "incomplete_seeds": incomplete,
+                "targets": targets, "run_ids": [r.get("run_id") for r in runs],
+                "baseline": base_name if base_units else None, "is_baseline": is_baseline,
+            }
+            row["paired"] = {}
+            for column, read, _ in METRICS:
+                values = {seed: unit_value(unit, read) for seed, unit in units.items()}
+                row[column] = (None if not values or any(v is None for v in values.values())
+                               else summary(list(values.values())))
+                row["paired"][column] = None
+                if base_units and not is_baseline:
+                    row["paired"][column] = paired_values(values, {s: unit_value(u, read) for s, u in base_units.items()})
+            single = all(len(u) == 1 for u in units.values()) and all(len(u) == 1 for u in base_units.values())
+            row["steps_to_target"] = (steps_to_target_summary([u[0] for u in units.values()],
+                                                              [u[0] for u in base_units.values()])
+                                      if base_units and single and units else None)
+            row["final val avg ppl"] = _maybe_summary([final_validation_avg_ppl(u[0]) if len(u) == 1 else None
+                                                       for u in units.values()])
+            row["strategy share %"] = 100 * float(np.mean([(r.get("timing") or {}).get("strategy_share", 0.0)
+                                                           for r in runs])) if runs else 0.0
+            row["train s"] = float(np.mean([(r.get("timing") or {}).get("train_seconds", 0.0) for r in runs])) if runs else 0.0
+            row["compute"] = _compute(runs)
+            row["tuning"] = _tuning(runs)
+            rows.append(row)
+    return rows
+
+
+def _maybe_summary(values: list[float | None]) -> dict[str, Any] | None:
+    return None if not values or any(v is None for v in values) else summary([float(v) for v in values])

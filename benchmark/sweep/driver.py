@@ -1,0 +1,75 @@
+"""Whole sweeps: one study from trials to final run, or several methods at an equal budget."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .accounting import account, all_accounted
+from .common import OBJECTIVE
+from .coordinator import optimise
+from .final_run import finish
+from .spec import SweepSpec, build_spec
+
+
+def run_sweep(spec: SweepSpec, workers: int = 1, install: bool = False, log: Any = print) -> tuple[int, dict[str, Any]]:
+    """Optimise (or resume) the study, then finish it; (exit status, summary)."""
+    study, complete = optimise(spec, workers, log=log)
+    acc = account(study)
+    ok, why = all_accounted(study, spec.trials)
+    log(f"study {spec.study}: {acc['done']} done ({len(acc['complete'])} complete, {len(acc['pruned'])} pruned, "
+        f"{len(acc['failed_by_run'])} failed), {len(acc['failed_stale'])} lost to dead workers and retried; "
+        f"accounting: {why}")
+    if not complete:
+        return 1, {"accounting": acc}
+    summary = finish(spec, study, install, log)
+    if "error" in summary:
+        log(f"error: {summary['error']}")
+        return 1, summary
+    log(f"best {OBJECTIVE}: {summary['best_value']:.4g} with {summary['best_params']} (trial {summary['best_trial']})")
+    log(f"tuned recipe: {summary['recipe']}; final record(s): {', '.join(summary['final_records'])}")
+    return 0, summary
+
+
+def run_equal_budget(args: argparse.Namespace, methods: list[str]) -> int:
+    """Tune every method with the same number of trials, then compare the tuned runs. A method
+    without a search_space (e.g. uniform) has nothing to tune: it runs as published, same seeds."""
+    from ..config import ConfigError, load_recipe, resolve_config
+    from ..leaderboard import format_markdown, leaderboard_rows
+    from ..records import load_records, write_text_atomic
+    from ..runner import execute, prepare_run
+
+    specs, untuned = [], []
+    for method in methods:                       # validate everything before any training
+        if not load_recipe(method).get("search_space"):
+            resolve_config(args.task, method, args.seed, args.overrides, args.quick)
+            untuned.append(method)
+            continue
+        specs.append(build_spec(args, method, equal_budget=True))
+    codes, paths = [], []
+    for spec in specs:
+        print(f"== {spec.method}: {spec.trials} trials (study {spec.study})", flush=True)
+        try:
+            code, summary = run_sweep(spec, args.workers, args.install_recipe)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code, summary = 2, {}
+        codes.append(code)
+        paths += [Path(p) for p in summary.get("final_records", [])]
+    root = args.output_dir or Path("sweeps")
+    for method in untuned:
+        print(f"== {method}: no search_space — run as published (0 trials)", flush=True)
+        for seed in args.final_seeds or [args.seed]:
+            config = resolve_config(args.task, method, seed, args.overrides, args.quick)
+            record, path = execute(prepare_run(config, root / "untuned"), root / "untuned", progress=False,
+                                   track=not args.no_tracking, tracking_uri=args.tracking_uri)
+            paths.append(path)
+    if paths:
+        markdown = format_markdown(leaderboard_rows(load_records(paths)))
+        print(f"\nEqual budget: {args.trials} trials per tunable method\n")
+        print(markdown)
+        write_text_atomic(root / "equal_budget.md", f"# Equal-budget comparison ({args.trials} trials per tunable "
+                          f"method; untuned: {', '.join(untuned) or 'none'})\n\n" + markdown)
+    return max(codes) if codes else 0
