@@ -90,6 +90,20 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return prepare_from_cli(vars(args), task["data"])
 
 
+def completed_record(output_dir: Path, run_id: str) -> tuple[dict, Path] | None:
+    """The record of a finished run with this exact config and seed, if there is one."""
+    import json
+
+    from .records import record_path
+
+    path = record_path(output_dir / "records", run_id)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return (record, path) if record.get("status") == "completed" else None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .leaderboard import format_markdown, leaderboard_rows
     from .runner import RunFailed, execute, prepare_run
@@ -110,7 +124,14 @@ def cmd_run(args: argparse.Namespace) -> int:
               flush=True)
         runner = execute
         if item.config.recipe.get("pipeline") == "doremi":
-            from .pipelines.doremi import run_doremi as runner
+            from .pipelines.doremi import run_doremi as runner   # caches its reference/proxy stages
+        else:
+            done = completed_record(args.output_dir, item.config.run_id) if not args.fresh else None
+            if done is not None:
+                print(f"    already completed: {done[1]} (--fresh to rerun)", flush=True)
+                records.append(done[0])
+                paths.append(done[1])
+                continue
         try:
             record, path = runner(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
                                   track=not args.no_tracking, tracking_uri=args.tracking_uri,
