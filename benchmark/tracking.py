@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import re
 import urllib.error
 import urllib.request
 import warnings
@@ -77,6 +78,11 @@ def record_metrics(record: dict[str, Any]) -> list[tuple[str, float, int]]:
     return rows
 
 
+def metric_name(key: str) -> str:
+    """MLflow accepts letters, digits, '_-./ ' in metric names: e.g. 'Gutenberg (PG-19)' → 'Gutenberg__PG-19_'."""
+    return re.sub(r"[^\w\-./]", "_", key)
+
+
 def curves_avg_ppl(losses: list[float]) -> float:
     return sum(math.exp(min(v, 50.0)) for v in losses) / len(losses)
 
@@ -108,7 +114,7 @@ def log_record(record: dict[str, Any], artifacts: list[Path], uri: str | None = 
         for start in range(0, len(items), 90):
             client.log_batch(run_id, params=[Param(k, v) for k, v in items[start:start + 90]])
         timestamp = int(record.get("created_unix", 0) * 1000)
-        metrics = [Metric(k.replace(" ", "_"), float(v), timestamp, int(s)) for k, v, s in record_metrics(record)]
+        metrics = [Metric(metric_name(k), float(v), timestamp, int(s)) for k, v, s in record_metrics(record)]
         for start in range(0, len(metrics), MAX_BATCH):
             client.log_batch(run_id, metrics=metrics[start:start + MAX_BATCH])
         for path in artifacts:

@@ -148,10 +148,70 @@ def test_bad_input_names_the_field(tmp_path):
 
 
 @pytest.mark.slow
-def test_greedy_ucb1_concentrates_on_helpful_arms(tmp_path):
-    """With the paper's sampler, UCB1-FLAD's mass on the truly helpful arms rises above uniform."""
-    overrides = ["training.steps=60", "training.eval_every=20", "training.log_every=10"]
-    (record,) = run_flad("embedded-flad", "ucb1-flad-paper", seeds=[42], targets="tgt_a", overrides=overrides,
-                         output_dir=tmp_path, log=lambda _m: None)
-    flad = record["flad"]
-    assert np.mean(flad["helpful_mass"][len(flad["helpful_mass"]) // 2:]) > 2 * flad["helpful_mass_uniform"]
+def test_ucb1_rewards_single_out_the_helpful_arms(tmp_path):
+    """On the embedded benchmark (its default budget, one split): the warm-start rewards rank the
+    arms sharing the target's verbalizers (helpful and harmful) above the neutral ones, and after
+    training UCB1-FLAD's reward estimates put the helpful arms above both harmful and neutral ones."""
+    (record,) = run_flad("embedded-flad", "ucb1-flad", seeds=[42], targets="tgt_a", output_dir=tmp_path,
+                         log=lambda _m: None)
+    flad, domains = record["flad"], record["mixture"]["domains"]
+    groups = {role: [i for i, d in enumerate(domains) if flad["arm_roles"][d] == role]
+              for role in ("helpful", "harmful", "neutral")}
+    warm = np.array([flad["warm_start_rewards"][d]["agg"] for d in domains])
+    assert min(warm[groups["helpful"]].mean(), warm[groups["harmful"]].mean()) > warm[groups["neutral"]].mean()
+    estimates = np.array(record["mixture"]["rewards"][-1])
+    assert estimates[groups["helpful"]].mean() > estimates[groups["harmful"]].mean()
+    assert estimates[groups["helpful"]].mean() > estimates[groups["neutral"]].mean()
+    assert record["final"]["test"]["acc"] > 0.75
+
+
+def test_real_task_path_offline_with_local_p3_files_and_a_local_t5(tmp_path):
+    """The t0mix task end to end without the hub: bigscience/P3's layout on disk (two T0Mix arms and
+    CB's templates) and a tiny T5 saved with save_pretrained, loaded by the same from_pretrained path."""
+    import json as _json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from benchmark.flad.models import build_word_tokenizer
+
+    p3 = tmp_path / "P3"
+    texts: set[str] = set()
+
+    def write(config, split, rows):
+        (p3 / config).mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows), p3 / config / f"{split}.parquet")
+        for r in rows:
+            texts.update(r["inputs_pretokenized"].split() + r["targets_pretokenized"].split() + r.get("answer_choices", []))
+
+    def row(text, target, choices=None):
+        out = {"inputs": [1], "inputs_pretokenized": text, "targets": [1], "targets_pretokenized": target}
+        return {**out, "answer_choices": choices} if choices else out
+
+    for t in ("equivalent", "paraphrase"):
+        write(f"glue_mrpc_{t}", "train", [row(f"s{i} s{i + 1} {t} same ?", ["no", "yes"][i % 2], ["no", "yes"])
+                                          for i in range(24)])
+    write("adversarial_qa_dbidaf_based_on", "train", [row(f"context c{i} question q{i}", f"a{i}") for i in range(20)])
+    choices = ["True", "False", "Neither"]
+    for t in ("GPT_3_style", "can_we_infer"):
+        for split, n in (("train", 40), ("validation", 9)):
+            write(f"super_glue_cb_{t}", split, [row(f"p{i} {t} h{i} ?", choices[i % 3], choices) for i in range(n)])
+    model_dir = tmp_path / "tiny-t5"
+    tokenizer = build_word_tokenizer(["<pad>", "<eos>", "<unk>"] + sorted(texts))
+    tokenizer.save_pretrained(model_dir)
+    config = T5Config(vocab_size=len(tokenizer), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_decoder_layers=1,
+                      num_heads=2, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, tie_word_embeddings=False)
+    T5ForConditionalGeneration(config).save_pretrained(model_dir)
+    overrides = [f"data.source.path={p3}", "data.skip_missing_arms=true", f"model.name={model_dir}",
+                 "training.steps=2", "training.grad_accum=2", "training.batch_size=2", "training.eval_every=1",
+                 "training.precision=32-true", "training.warm_start_examples=4", "evaluation.batch_size=8"]
+    records = run_flad("t0mix", ["ucb1-flad", "target-only"], seeds=[42], targets="cb", overrides=overrides,
+                       output_dir=tmp_path / "out", device="cpu", log=lambda _m: None)
+    for record in records:
+        assert record["status"] == "completed" and record["final"]["test"]["n"] == 9
+        assert record["data_manifest"]["missing_arms"] and len(record["data_manifest"]["arms"]) == 2
+        assert record["config"]["task"]["model"]["kind"] == "seq2seq"
+    assert records[0]["mixture"]["domains"] == ["glue/mrpc", "adversarial_qa/dbidaf"]
+    assert set(records[0]["flad"]["warm_start_rewards"]) == {"glue/mrpc", "adversarial_qa/dbidaf"}
+    assert _json.dumps(records[0])  # serialisable

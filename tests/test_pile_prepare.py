@@ -315,3 +315,31 @@ def test_feeder_trains_from_shards(corpus, prepared, tmp_path):
             assert torch.isfinite(loss)
         optimizer.step()
     assert len(seen) >= 3
+
+
+# -- the whole run path on the shards -----------------------------------------------------------------
+
+def test_pile_task_trains_and_evaluates_end_to_end(corpus, prepared, tmp_path):
+    """The real pile-odm-160m task file, scaled down by overrides, through the same runner as the
+    embedded benchmark: TPW renormalised over the fixture's domains, ODM warm-up on TPW."""
+    from benchmark.config import resolve_config
+    from benchmark.runner import execute, prepare_run
+
+    overrides = [f"data.prepared_dir={prepared}", f"data.tokenizer={corpus['tokenizer']}", f"data.seq_len={SEQ_LEN}",
+                 "model.hidden_size=32", "model.num_layers=1", "model.num_heads=2", "model.intermediate_size=64",
+                 f"model.max_positions={SEQ_LEN}", "training.steps=6", "training.batch_size=4",
+                 "training.eval_every=3", "training.checkpoint_every=3", "training.eval_batch_size=8",
+                 "training.precision=32-true", "evaluation.downstream=null"]
+    for method in ("the-pile-weights", "odm-code"):
+        config = resolve_config("pile-odm-160m", method, 42, overrides)
+        record, _ = execute(prepare_run(config, tmp_path), tmp_path, progress=False, track=False)
+        assert record["status"] == "completed" and record["compute"]["steps"] == 6
+        present = record["mixture"]["domains"]
+        assert record["data_manifest"]["builder"] == "pile_odm"
+        assert set(present) == set(record["data_manifest"]["domains"])
+        assert all(f"ppl/{d}" in record["final"]["test"] for d in present)
+        if method == "the-pile-weights":   # published weights, renormalised over the domains present
+            tpw = {d: w for d, w in zip(present, record["mixture"]["weights"][0])}
+            assert abs(sum(tpw.values()) - 1) < 1e-9
+            if {"Pile-CC", "Github"} <= set(present):
+                assert tpw["Pile-CC"] / tpw["Github"] == pytest.approx(0.1811 / 0.0759)

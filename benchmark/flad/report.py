@@ -26,12 +26,20 @@ def _late(values: list[float]) -> float:
     return float(np.mean(values[len(values) // 2:])) if values else float("nan")
 
 
-def flad_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _acc(record: dict[str, Any], protocol: str | None) -> float:
+    test = record["final"]["test"]
+    return test["acc"] if protocol in (None, test["protocol"]) else test["by_protocol"][protocol]["acc"]
+
+
+def flad_table(records: list[dict[str, Any]], protocol: str | None = None) -> list[dict[str, Any]]:
+    """Rows per (task, method, hyperparameters); `protocol` picks another protocol the records also
+    report (final.test.by_protocol), default: each record's headline protocol."""
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
-        if r.get("status") == "completed" and "flad" in r:
+        if r.get("status") == "completed" and "flad" in r and (
+                protocol is None or protocol in r["final"]["test"].get("by_protocol", {})):
             key = (r["task"], r["method"], json.dumps(r.get("method_variant") or {}, sort_keys=True),
-                   r["final"]["test"]["protocol"])
+                   protocol or r["final"]["test"]["protocol"])
             groups[key].append(r)
     targets_of_task: dict[str, set[str]] = defaultdict(set)
     for r in records:
@@ -46,13 +54,13 @@ def flad_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         targets = sorted(targets_of_task[task])
         by_seed: dict[int, dict[str, float]] = defaultdict(dict)
         for r in runs:
-            by_seed[r["seed"]][r["target"]] = r["final"]["test"]["acc"]
+            by_seed[r["seed"]][r["target"]] = _acc(r, protocol)
         complete = {s: v for s, v in by_seed.items() if set(v) >= set(targets)}
         row: dict[str, Any] = {
             "task": task, "method": method, "variant": json.loads(variant), "protocol": protocol,
             "targets": targets, "seeds": sorted(complete),
             "avg": _mean_std([100 * float(np.mean([v[t] for t in targets])) for v in complete.values()]),
-            "per_target": {t: _mean_std([100 * r["final"]["test"]["acc"] for r in runs if r["target"] == t])
+            "per_target": {t: _mean_std([100 * _acc(r, protocol) for r in runs if r["target"] == t])
                            for t in targets},
             "steps": float(np.mean([r["compute"]["steps"] for r in runs])),
             "best_step": float(np.mean([r["flad"]["best_step"] for r in runs])),

@@ -15,7 +15,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -307,7 +307,7 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
     protocol = evaluation.get("protocol", "t0_rank")
     loop = FladLoop(bundle, data.arms, target, strategy, settings, config.seed, protocol,
                     log=lambda m: log(f"  [{config.recipe['name']} {target_name} seed {config.seed}] {m}"))
-    extra_runs = list(bundle.extra_compute)
+    extra_runs: list[dict[str, Any]] = []   # the method's own extra compute (the base model is the benchmark's)
     warm = None
     if "warm_start_rewards" in strategy.hooks:
         warm, info = _warm_start(loop, bundle, config, data, output_dir / "flad" / "warm_start", target)
@@ -341,6 +341,7 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
         "reward": getattr(strategy, "reward", None), "target_gradient": getattr(strategy, "target_gradient", None),
         "sampler": getattr(strategy, "sampler", None),
         "warm_start_rewards": warm,
+        "base_model": {**bundle.description, "built_in_this_run": list(bundle.extra_compute)},
     }
     if roles is not None:
         flad_info["arm_roles"] = {d: roles.get(d, "target") for d in domains}

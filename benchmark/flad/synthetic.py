@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "helpful_per_target": 3,
     "harmful_per_target": 1,
     "helpful_label_noise": [0.0, 0.0, 0.25],
-    "neutral_classification": 8,
+    "neutral_classification": 10,
     "neutral_generative": 4,
     "arm_size": [500, 2000],
     "templates_per_arm": [2, 4],

@@ -203,7 +203,7 @@ class FladLoop:
                 losses = self._losses(examples)
                 (losses.sum() * scale).backward()
                 values = losses.detach().float().cpu().numpy()
-                for d in domains:
+                for d in domains:  # statistics of per-example mean losses ("tokens" counts examples)
                     mine = values[np.asarray(owners) == d]
                     stats.token_loss_sum[d] += mine.sum()
                     stats.tokens[d] += len(mine)
