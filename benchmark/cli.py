@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -60,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     tables_cmd.add_parser(sub)
     sweep_cmd.add_parser(sub)
 
+    evaluate = sub.add_parser("evaluate", help="evaluate a finished run again from its saved weights",
+                              description="Reload a run's final weights and recompute its per-domain and "
+                                          "downstream metrics (e.g. --tasks mmlu --num-fewshot 5).")
+    evaluate.add_argument("record", type=Path, help="the run's result record (records/<run_id>.json)")
+    evaluate.add_argument("--tasks", default=None, help="comma-separated lm-eval tasks (default: the task file's)")
+    evaluate.add_argument("--num-fewshot", type=int, default=None)
+    evaluate.add_argument("--device", default="cpu")
+
     track = sub.add_parser("track", help="log result records to MLflow (e.g. after the server was down)",
                            description="Log existing result records to MLflow.")
     track.add_argument("records", nargs="+", type=Path)
@@ -92,8 +101,6 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def completed_record(output_dir: Path, run_id: str) -> tuple[dict, Path] | None:
     """The record of a finished run with this exact config and seed, if there is one."""
-    import json
-
     from .records import record_path
 
     path = record_path(output_dir / "records", run_id)
@@ -182,6 +189,16 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "evaluate":
+            from .reevaluate import reevaluate
+
+            if not args.record.is_file():
+                raise ConfigError(f"record: not found: {args.record}")
+            record = reevaluate(args.record, args.tasks.split(",") if args.tasks else None,
+                                args.num_fewshot, args.device)
+            print(json.dumps({"final_test_avg_ppl": record["final"]["test"]["avg_ppl"],
+                              "downstream": {k: v.get("acc") for k, v in record["downstream"].items()}}))
+            return 0
         if args.command == "prepare":
             return cmd_prepare(args)
         if args.command == "leaderboard":

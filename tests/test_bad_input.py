@@ -18,6 +18,7 @@ from benchmark.cli import main
     (["run", "--method", "uniform", "--set", "bogus.key=1"], "--set 'bogus.key'"),
     (["run", "--method", "uniform", "--set", "training.steps"], "expected key=value"),
     (["leaderboard", "/no/such/dir"], "paths: not found"),
+    (["evaluate", "/no/such/record.json"], "record: not found"),
 ])
 def test_bad_input_exits_2_with_named_field(argv, needle, capsys, tmp_path):
     code = main(argv + (["--output-dir", str(tmp_path)] if argv[0] == "run" else []))

@@ -63,3 +63,13 @@ def test_nan_loss_fails_clearly_and_keeps_partial_output(tmp_path, tiny_override
     assert len(failed) == 1 and json.loads(failed[0].read_text())["status"] == "failed"
     assert list((tmp_path / "runs").rglob("last.ckpt"))                       # checkpoint kept
     torch.set_grad_enabled(True)
+
+
+def test_evaluate_command_reloads_saved_weights(tmp_path, tiny_overrides, capsys):
+    from benchmark.cli import main
+
+    record, path = run(tmp_path, tiny_overrides, method="uniform")
+    assert main(["evaluate", str(path)]) == 0
+    again = json.loads(path.read_text())
+    assert again["final"] == record["final"]                 # same weights, same numbers
+    assert again["downstream"]["mini_mmlu"]["acc"] == record["downstream"]["mini_mmlu"]["acc"]
