@@ -12,6 +12,7 @@ from .cli_args import seed_list
 from .config import ConfigError, load_recipe, load_task, recipe_names, resolve_config, task_names
 
 DEFAULT_TASK = "embedded-pretrain"
+DEFAULT_FLAD_TASK = "embedded-flad"
 EXIT_BAD_INPUT = 2
 
 
@@ -21,12 +22,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run methods on a benchmark and print a leaderboard",
-                         description="With no arguments: the embedded default comparison (several methods, "
-                                     "seed 0) on the embedded pre-training benchmark.")
-    run.add_argument("--task", default=DEFAULT_TASK, help=f"benchmark task (default: {DEFAULT_TASK}); see `list`")
+                         description="With no arguments: the embedded default comparisons — several methods "
+                                     f"on {DEFAULT_TASK} (seed 0) and on {DEFAULT_FLAD_TASK} (split seed 42, "
+                                     "the task's default targets).")
+    run.add_argument("--task", default=None, help=f"benchmark task (default: {DEFAULT_TASK}); see `list`")
+    run.add_argument("--target", default=None,
+                     help="FLAD tasks: a target, comma-separated targets, or 'all' (default: the task's "
+                          "default_targets, else all)")
     run.add_argument("--method", action="append", help="method recipe (repeat or comma-separate); "
                      "default: the task's default comparison")
-    run.add_argument("--seed", type=seed_list, default=[0], help="seed or comma-separated seeds (default: 0)")
+    run.add_argument("--seed", type=seed_list, default=None,
+                     help="seed or comma-separated seeds (default: 0; FLAD tasks: the task's split seeds)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a field, e.g. training.steps=200 or method.alpha=0.5")
     run.add_argument("--quick", action="store_true", help="smoke-sized run (the task's `quick` budget)")
@@ -112,22 +118,56 @@ def completed_record(output_dir: Path, run_id: str) -> tuple[dict, Path] | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """One task, or with neither --task nor --method the default comparisons of both families."""
+    defaults = args.task is None and not args.method
+    tasks = [DEFAULT_TASK, DEFAULT_FLAD_TASK] if defaults else [args.task or DEFAULT_TASK]
+    for name in tasks:
+        if name not in task_names():
+            raise ConfigError(f"task: unknown task {name!r}; allowed: {', '.join(task_names())}")
+    for name in tasks:
+        task = load_task(name)
+        run_task = run_flad_task if task.get("family") == "flad" else run_pretrain_task
+        status = run_task(args, name, task, defaults)
+        if status:
+            return status
+    return 0
+
+
+def run_flad_task(args: argparse.Namespace, name: str, task: dict, defaults: bool) -> int:
+    from .flad import flad_table, format_flad_table, run_flad
+
+    if args.devices != 1 or args.num_nodes != 1:
+        raise ConfigError("--devices: FLAD tasks run in one process")
+    methods = [m for item in (args.method or task.get("default_methods", [])) for m in item.split(",") if m]
+    seeds = args.seed or (task.get("seeds", [])[:1] if defaults else None)
+    targets = args.target or ("all" if not task.get("default_targets") else ",".join(task["default_targets"]))
+    records = run_flad(name, methods, seeds=seeds, targets=targets, overrides=args.overrides,
+                       output_dir=args.output_dir, quick=args.quick,
+                       device={"gpu": "cuda", "cpu": "cpu"}.get(args.accelerator),
+                       track=not args.no_tracking, tracking_uri=args.tracking_uri)
+    print()
+    print(format_flad_table(flad_table(records)))
+    print(f"{len(records)} FLAD run(s); records under {args.output_dir / 'records'}")
+    return 0
+
+
+def run_pretrain_task(args: argparse.Namespace, name: str, task: dict, defaults: bool) -> int:
     from .leaderboard import format_markdown, leaderboard_rows
     from .runner import RunFailed, execute, prepare_run
 
-    task = load_task(args.task) if args.task in task_names() else None
-    if task is None:
-        raise ConfigError(f"task: unknown task {args.task!r}; allowed: {', '.join(task_names())}")
+    if args.target:
+        raise ConfigError(f"--target: only FLAD tasks have targets; {name!r} is a {task.get('family')} task")
     methods = [m for item in (args.method or task.get("default_methods", [])) for m in item.split(",") if m]
     if not methods:
         raise ConfigError("method: no method given and the task has no default_methods")
+    seeds = args.seed or [0]
     # Validate every configuration before any training starts.
-    prepared = [prepare_run(resolve_config(args.task, m, s, args.overrides, args.quick), args.output_dir)
-                for m in methods for s in args.seed]
+    prepared = [prepare_run(resolve_config(name, m, s, args.overrides, args.quick), args.output_dir)
+                for m in methods for s in seeds]
     records, paths = [], []
     start = time.perf_counter()
     for i, item in enumerate(prepared, 1):
-        print(f"[{i}/{len(prepared)}] {item.config.recipe['name']} seed {item.config.seed} on {args.task}",
+        print(f"[{i}/{len(prepared)}] {item.config.recipe['name']} seed {item.config.seed} on {name}",
               flush=True)
         runner = execute
         if item.config.recipe.get("pipeline") == "doremi":

@@ -10,3 +10,6 @@ def go_offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # lm-eval's per-request tqdm bars drown the run's own output; tqdm reads this at import time.
+    # (Lightning's training progress bar is rich, not tqdm, and stays.)
+    os.environ.setdefault("TQDM_DISABLE", "1")

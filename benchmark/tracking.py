@@ -58,16 +58,18 @@ def record_metrics(record: dict[str, Any]) -> list[tuple[str, float, int]]:
     rows: list[tuple[str, float, int]] = []
     domains = record["mixture"]["domains"]
     curves = record["curves"]
-    for step, loss in zip(curves["train_steps"], curves["train_loss"]):
+    for step, loss in zip(curves.get("train_steps", []), curves.get("train_loss", [])):
         rows.append(("train/loss", loss, step))
-    for step, losses in zip(curves["eval_steps"], curves["val_loss"]):
+    for step, losses in zip(curves.get("eval_steps", []), curves.get("val_loss", [])):
         rows.append(("val/avg_ppl", curves_avg_ppl(losses), step))
         rows.extend((f"val/loss/{d}", v, step) for d, v in zip(domains, losses))
+    for step, accuracy in zip(curves.get("eval_steps", []), curves.get("val_acc", [])):
+        rows.append(("val/acc", accuracy, step))   # FLAD: few-shot validation accuracy
     for step, weights in zip(record["mixture"]["steps"], record["mixture"]["weights"]):
         rows.extend((f"weight/{d}", w, step) for d, w in zip(domains, weights))
-    final_step = record["config"]["task"]["training"]["steps"]
+    final_step = record["compute"].get("steps") or record["config"]["task"]["training"]["steps"]
     for split in ("test", "validation"):
-        for key, value in record["final"][split].items():
+        for key, value in record["final"].get(split, {}).items():
             if isinstance(value, (int, float)):
                 rows.append((f"{split}/{key}", value, final_step))
     for task, result in record.get("downstream", {}).items():

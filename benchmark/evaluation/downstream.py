@@ -4,7 +4,6 @@ task files) and the real 5-shot MMLU (lm-eval's built-in `mmlu` group)."""
 from __future__ import annotations
 
 import logging
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,6 @@ def run_lm_eval(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, task
     import datasets
 
     datasets.disable_progress_bars()
-    previous_tqdm = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"   # lm-eval's per-request progress bars (read at tqdm creation)
     was_training = model.training
     model.eval()
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
@@ -38,10 +35,6 @@ def run_lm_eval(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, task
                           limit=limit, log_samples=True, random_seed=seed, numpy_random_seed=seed,
                           torch_random_seed=seed, fewshot_random_seed=seed, bootstrap_iters=0,
                           verbosity="ERROR")
-    if previous_tqdm is None:
-        os.environ.pop("TQDM_DISABLE", None)
-    else:
-        os.environ["TQDM_DISABLE"] = previous_tqdm
     model.train(was_training)
     results: dict[str, Any] = {}
     for task, metrics in out["results"].items():
