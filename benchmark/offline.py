@@ -10,6 +10,10 @@ def go_offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # lm-eval's per-request tqdm bars drown the run's own output; tqdm reads this at import time.
-    # (Lightning's training progress bar is rich, not tqdm, and stays.)
+    quiet_library_progress_bars()
+
+
+def quiet_library_progress_bars() -> None:
+    """lm-eval's per-request tqdm bars drown the run's own output. tqdm reads TQDM_DISABLE when it
+    is imported, so the CLI calls this first. (Lightning's training bar is rich, not tqdm.)"""
     os.environ.setdefault("TQDM_DISABLE", "1")

@@ -82,6 +82,7 @@ def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: b
     trainer = L.Trainer(
         accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
         max_steps=min(stop_after_steps or training["steps"], training["steps"]),
+        max_epochs=1,  # one endless epoch of planned micro-batches; max_steps ends it
         accumulate_grad_batches=grad_accum, gradient_clip_val=training.get("grad_clip", 1.0) or None,
         callbacks=[callback, *(extra_callbacks or []), checkpointing], logger=False, enable_progress_bar=progress,
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,

@@ -3,6 +3,8 @@ task files) and the real 5-shot MMLU (lm-eval's built-in `mmlu` group)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -12,29 +14,35 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 
+def quiet_simple_evaluate(model: Any, tasks: list[str], task_manager: Any, seed: int, **kwargs: Any) -> dict[str, Any]:
+    """lm-eval's `simple_evaluate`, seeded everywhere, without its progress bars and log chatter
+    (they ignore TQDM_DISABLE and go to stderr; errors still raise)."""
+    from lm_eval import simple_evaluate
+    import datasets
+
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    datasets.disable_progress_bars()
+    with contextlib.redirect_stderr(io.StringIO()):
+        return simple_evaluate(model=model, tasks=tasks, task_manager=task_manager, random_seed=seed,
+                               numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
+                               bootstrap_iters=0, verbosity="ERROR", **kwargs)
+
+
 def run_lm_eval(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tasks: list[str],
                 num_fewshot: int, include_path: Path | None = None, include_defaults: bool = False,
                 batch_size: int = 32, limit: int | None = None, seed: int = 0,
                 max_length: int | None = None) -> dict[str, Any]:
     """Evaluate an in-memory model; returns {task: {"acc": ..., "acc_stderr": ..., "per_subject": {...}}}."""
-    from lm_eval import simple_evaluate
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
-    logging.getLogger("lm_eval").setLevel(logging.ERROR)
-    import datasets
-
-    datasets.disable_progress_bars()
     was_training = model.training
     model.eval()
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
               max_length=max_length or getattr(model.config, "max_position_embeddings", 2048))
     manager = TaskManager(include_path=str(include_path) if include_path else None,
                           include_defaults=include_defaults)
-    out = simple_evaluate(model=lm, tasks=tasks, num_fewshot=num_fewshot, task_manager=manager,
-                          limit=limit, log_samples=True, random_seed=seed, numpy_random_seed=seed,
-                          torch_random_seed=seed, fewshot_random_seed=seed, bootstrap_iters=0,
-                          verbosity="ERROR")
+    out = quiet_simple_evaluate(lm, tasks, manager, seed, num_fewshot=num_fewshot, limit=limit, log_samples=True)
     model.train(was_training)
     results: dict[str, Any] = {}
     for task, metrics in out["results"].items():

@@ -14,7 +14,6 @@ evaluations on the few-shot validation half (a test checks both paths agree).
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 import yaml
 
+from ..evaluation.downstream import quiet_simple_evaluate
 from ..paths import resource_dir
 from .models import ModelBundle, encode_pair, make_batch, token_logprobs
 
@@ -110,13 +110,9 @@ def write_task(directory: Path, task_name: str, docs: list[Any], protocol: str) 
 def lm_eval_accuracy(bundle: ModelBundle, docs: list[Any], protocol: str, task_name: str, work_dir: Path,
                      batch_size: int = 64, seed: int = 0) -> dict[str, Any]:
     """Accuracy of `docs` through lm-eval under `protocol`; also the per-document choice scores."""
-    from lm_eval import simple_evaluate
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
-    import datasets
-    datasets.disable_progress_bars()
-    logging.getLogger("lm_eval").setLevel(logging.ERROR)
     include = write_task(work_dir / task_name, task_name, docs, protocol)
     was_training = bundle.model.training
     bundle.model.eval()
@@ -124,10 +120,8 @@ def lm_eval_accuracy(bundle: ModelBundle, docs: list[Any], protocol: str, task_n
     max_length = getattr(bundle.model.config, "max_position_embeddings", None) or 2048
     lm = cls(pretrained=bundle.model, tokenizer=bundle.tokenizer, batch_size=batch_size, max_length=max_length,
              backend="seq2seq" if bundle.kind == "seq2seq" else "causal")
-    out = simple_evaluate(model=lm, tasks=[task_name], num_fewshot=0,
-                          task_manager=TaskManager(include_path=str(include), include_defaults=False),
-                          log_samples=True, random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
-                          fewshot_random_seed=seed, bootstrap_iters=0, verbosity="ERROR")
+    out = quiet_simple_evaluate(lm, [task_name], TaskManager(include_path=str(include), include_defaults=False),
+                                seed, num_fewshot=0, log_samples=True)
     bundle.model.train(was_training)
     samples = sorted(out["samples"][task_name], key=lambda s: s["doc_id"])
     scores = [[float(r[0]) for r in s["filtered_resps"]] for s in samples]
@@ -138,7 +132,6 @@ def lm_eval_accuracy(bundle: ModelBundle, docs: list[Any], protocol: str, task_n
 def lm_eval_builtin_accuracy(bundle: ModelBundle, task: str, batch_size: int = 64, seed: int = 0) -> dict[str, Any]:
     """The "lm_eval_builtin" protocol: lm-eval's own definition of a held-out target (e.g. `cb`,
     `sglue_rte`, `anli_r1`), with its data from the hub — not runnable offline."""
-    from lm_eval import simple_evaluate
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
@@ -146,9 +139,7 @@ def lm_eval_builtin_accuracy(bundle: ModelBundle, task: str, batch_size: int = 6
     bundle.model.eval()
     lm = HFLM(pretrained=bundle.model, tokenizer=bundle.tokenizer, batch_size=batch_size,
               backend="seq2seq" if bundle.kind == "seq2seq" else "causal")
-    out = simple_evaluate(model=lm, tasks=[task], num_fewshot=0, task_manager=TaskManager(), random_seed=seed,
-                          numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
-                          bootstrap_iters=0, verbosity="ERROR")
+    out = quiet_simple_evaluate(lm, [task], TaskManager(), seed, num_fewshot=0)
     bundle.model.train(was_training)
     metrics = out["results"][task]
     return {"acc": float(metrics["acc,none"]), "acc_norm": metrics.get("acc_norm,none"), "task": task,
