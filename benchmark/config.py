@@ -153,49 +153,66 @@ class RunConfig:
         return f"{self.task_name}__{self.recipe['name']}__seed{self.seed}__{self.config_hash[:10]}"
 
 
-def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] | None = None,
-                   quick: bool = False) -> RunConfig:
-    if not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
-    task = load_task(task_name)
-    recipe = load_recipe(method)
+def check_applies_to(method: str, recipe: dict[str, Any], task_name: str, family: str | None) -> None:
+    """A recipe marked `applies_to: flad` (or `pretrain`) only runs on tasks of that family."""
     applies_to = recipe.get("applies_to")
-    if applies_to and applies_to != task.get("family"):
+    if applies_to and applies_to != family:
+        allowed = [n for n in recipe_names() if load_recipe(n).get("applies_to") in (None, family)]
         raise ConfigError(f"method: {method!r} applies to {applies_to} tasks, and task {task_name!r} is a "
-                          f"{task.get('family')} task; methods for it: "
-                          f"{', '.join(n for n in recipe_names() if load_recipe(n).get('applies_to') in (None, task.get('family')))}")
-    if quick:
-        task = _merge(task, task.get("quick", {}))
-    task_body = {s: task.get(s, {}) for s in SECTIONS}
-    for text in overrides or []:
+                          f"{family} task; methods for it: {', '.join(allowed)}")
+
+
+def apply_overrides(body: dict[str, Any], recipe: dict[str, Any], overrides: list[str],
+                    optional_keys: dict[str, set[str]] | None = None) -> None:
+    """Apply `--set` overrides in place: `method.NAME` → recipe hyperparameters; anything else must
+    name an existing key of a task section (or one of that section's `optional_keys`)."""
+    for text in overrides:
         path, value = parse_override(text)
         if path[0] == "method":
             if len(path) != 2:
                 raise ConfigError(f"--set {'.'.join(path)}: method hyperparameters are flat (method.NAME)")
             recipe["hyperparameters"][path[1]] = value
             continue
-        node = task_body[path[0]]
+        node = body[path[0]]
         for part in path[1:-1]:
             if not isinstance(node.get(part), dict):
                 raise ConfigError(f"--set {'.'.join(path)}: unknown key; {part!r} is not a section of {path[0]}")
             node = node[part]
-        if path[-1] not in node:
-            allowed = ", ".join(sorted(node)) or "(none)"
-            raise ConfigError(f"--set {'.'.join(path)}: unknown key; allowed here: {allowed}")
+        allowed = set(node)
+        if len(path) == 2 and optional_keys:
+            allowed |= optional_keys.get(path[0], set())
+        if path[-1] not in allowed:
+            raise ConfigError(f"--set {'.'.join(path)}: unknown key; allowed here: {', '.join(sorted(allowed)) or '(none)'}")
         node[path[-1]] = value
+
+
+def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] | None = None,
+                   quick: bool = False) -> RunConfig:
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
+    task = load_task(task_name)
+    recipe = load_recipe(method)
+    check_applies_to(method, recipe, task_name, task.get("family"))
+    if quick:
+        task = _merge(task, task.get("quick", {}))
+    task_body = {s: task.get(s, {}) for s in SECTIONS}
+    apply_overrides(task_body, recipe, overrides or [])
     config = RunConfig(task_name, task_body, recipe, seed, quick)
     validate_training(config.task["training"])
     return config
 
 
-def validate_training(training: dict[str, Any]) -> None:
+def validate_training(training: dict[str, Any], keys: dict[str, tuple[Any, str]] | None = None,
+                      required: tuple[str, ...] = ("steps", "batch_size", "lr")) -> None:
+    """Every key known and valid (`keys`: key → (check, description of allowed values))."""
+    keys = TRAINING_KEYS if keys is None else keys
     for key, value in training.items():
-        if key not in TRAINING_KEYS:
-            raise ConfigError(f"training.{key}: unknown key; allowed: {', '.join(TRAINING_KEYS)}")
-        check, allowed = TRAINING_KEYS[key]
+        if key not in keys:
+            raise ConfigError(f"training.{key}: unknown key; allowed: {', '.join(keys)}")
+        check, allowed = keys[key]
         if not check(value):
             raise ConfigError(f"training.{key}: must be {allowed}, got {value!r}")
-    for key in ("steps", "batch_size", "lr"):
+    for key in required:
         if key not in training:
             raise ConfigError(f"training.{key}: required")
 

@@ -22,8 +22,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..config import (ConfigError, RunConfig, _merge, build_strategy, load_recipe, load_task, parse_override,
-                      recipe_names)
+from ..config import (ConfigError, RunConfig, _merge, apply_overrides, build_strategy, check_applies_to,
+                      load_recipe, load_task, validate_training)
 from ..offline import go_offline
 from ..records import SCHEMA_VERSION, git_commit, package_versions, record_path, write_json_atomic
 from .arms import PAPER_SPLIT_SEEDS, T0_HELD_OUT, TargetSpec, arm_list, p3_prefix, resolve_targets
@@ -94,10 +94,7 @@ def resolve_flad_config(task_name: str, method: str, seed: int, target: str, ove
     if task.get("family") != FAMILY:
         raise ConfigError(f"task: {task_name!r} is a {task.get('family')} task, not a flad task")
     recipe = load_recipe(method)
-    if recipe.get("applies_to") not in (None, FAMILY):
-        allowed = [n for n in recipe_names() if load_recipe(n).get("applies_to") in (None, FAMILY)]
-        raise ConfigError(f"method: {method!r} applies to {recipe['applies_to']} tasks; methods for flad tasks: "
-                          f"{', '.join(allowed)}")
+    check_applies_to(method, recipe, task_name, FAMILY)
     if quick:
         task = _merge(task, task.get("quick", {}))
     body = {section: copy.deepcopy(task.get(section, {})) for section in SECTIONS}
@@ -105,39 +102,15 @@ def resolve_flad_config(task_name: str, method: str, seed: int, target: str, ove
     if method in by_method:
         body["training"] = _merge(body["training"], by_method[method])
     body["data"]["target"] = target
-    for text in overrides or []:
-        path, value = parse_override(text)
-        if path[0] == "method":
-            if len(path) != 2:
-                raise ConfigError(f"--set {'.'.join(path)}: method hyperparameters are flat (method.NAME)")
-            recipe["hyperparameters"][path[1]] = value
-            continue
-        node = body[path[0]]
-        for part in path[1:-1]:
-            if not isinstance(node.get(part), dict):
-                raise ConfigError(f"--set {'.'.join(path)}: unknown key; {part!r} is not a section of {path[0]}")
-            node = node[part]
-        allowed_here = set(node)
-        if len(path) == 2:  # optional keys may be set even where the task file leaves them at their defaults
-            allowed_here |= OPTIONAL_KEYS[path[0]]
-        if path[-1] not in allowed_here:
-            raise ConfigError(f"--set {'.'.join(path)}: unknown key; allowed here: {', '.join(sorted(allowed_here))}")
-        node[path[-1]] = value
+    # optional keys may be set even where the task file leaves them at their defaults
+    apply_overrides(body, recipe, overrides or [], OPTIONAL_KEYS)
     _validate(body)
     return FladRunConfig(task_name, body, recipe, seed, quick)
 
 
 def _validate(body: dict[str, Any]) -> None:
     training = body["training"]
-    for key, value in training.items():
-        if key not in TRAINING_KEYS:
-            raise ConfigError(f"training.{key}: unknown key; allowed: {', '.join(TRAINING_KEYS)}")
-        check, allowed = TRAINING_KEYS[key]
-        if not check(value):
-            raise ConfigError(f"training.{key}: must be {allowed}, got {value!r}")
-    for key in ("steps", "batch_size", "grad_accum", "lr"):
-        if key not in training:
-            raise ConfigError(f"training.{key}: required")
+    validate_training(training, TRAINING_KEYS, required=("steps", "batch_size", "grad_accum", "lr"))
     evaluation = body["evaluation"]
     unknown = sorted(set(evaluation) - EVALUATION_KEYS)
     if unknown:
