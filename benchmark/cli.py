@@ -1,4 +1,4 @@
-"""`python -m benchmark ...` — run, list, leaderboard, track."""
+"""`python -m benchmark ...` — run, list, prepare, leaderboard, tables, sweep, evaluate, track."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli_args import seed_list
+from .cli_args import positive_int, seed_list
 from .config import ConfigError, load_recipe, load_task, recipe_names, resolve_config, task_names
 
 DEFAULT_TASK = "embedded-pretrain"
@@ -43,10 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     run.add_argument("--fresh", action="store_true", help="ignore existing checkpoints instead of resuming")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    run.add_argument("--devices", type=int, default=1,
+    run.add_argument("--devices", type=positive_int, default=1,
                      help="processes/GPUs; > 1 trains with Lightning DDP (every rank holds the same strategy state)")
     run.add_argument("--accelerator", default="cpu", choices=["cpu", "gpu", "auto"], help="default: cpu")
-    run.add_argument("--num-nodes", type=int, default=1, help="machines (torchrun / SLURM launch; see README)")
+    run.add_argument("--num-nodes", type=positive_int, default=1, help="machines (torchrun / SLURM launch; see README)")
     run.add_argument("--parallel", default="ddp", choices=["ddp", "fsdp"],
                      help="data-parallel strategy when devices x nodes > 1 (fsdp shards GPT-NeoX layers)")
 
