@@ -94,3 +94,9 @@ def load_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
                 record["_path"] = str(file)
                 records.append(record)
     return records
+
+
+def is_comparable(record: dict[str, Any]) -> bool:
+    """A completed run that stands for a method in comparisons — not an intermediate stage of a
+    pipeline (DoReMi's reference and proxy runs are counted as their method's extra compute)."""
+    return record.get("status") == "completed" and not record.get("pipeline_stage")

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .records import is_comparable  # noqa: E402
 from .leaderboard import (  # noqa: E402
     AUTO_BASELINES, HEADERS, METRICS, _ranks, _sorted_rows, benchmarks, canonical_metric, curve_avg_ppl, table_cells,
 )
@@ -219,7 +220,7 @@ def _table(task_rows: list[dict[str, Any]], baseline: str | None) -> str:
 def render_html(rows: list[dict[str, Any]], records: list[dict[str, Any]], sort_by: str = "avg ppl",
                 plots: bool = True, title: str = "Data-mixing benchmark leaderboard") -> str:
     sort_by = canonical_metric(sort_by)
-    by_run_id = {r.get("run_id"): r for r in records if r.get("status") == "completed"}
+    by_run_id = {r.get("run_id"): r for r in records if is_comparable(r)}
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",

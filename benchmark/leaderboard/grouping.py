@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..records import is_comparable
+
 
 def payload_hash(payload: Any) -> str:
     """A stable digest of a JSON-able payload (key order does not matter)."""
@@ -62,7 +64,7 @@ def group_records(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[d
     """Completed records by (task, method) — kept for callers of the first version."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
-        if record.get("status") == "completed":
+        if is_comparable(record):
             groups[(record["task"], record["method"])].append(record)
     return groups
 

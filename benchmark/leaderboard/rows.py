@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..records import is_comparable
 from .grouping import benchmark_key, benchmark_labels, display_names, record_target, seed_units, unit_value, variant_key
 from .metrics import AUTO, AUTO_BASELINES, METRICS
 from .statistics import final_validation_avg_ppl, paired_values, steps_to_target_summary, summary
@@ -44,7 +45,7 @@ def _tuning(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def leaderboard_rows(records: list[dict[str, Any]], baseline: str = AUTO) -> list[dict[str, Any]]:
     """One row per (benchmark, method variant) over completed records; a seed's value is its
     record's, or (FLAD: one record per target) the mean over all the benchmark's targets."""
-    completed = [r for r in records if r.get("status") == "completed"]
+    completed = [r for r in records if is_comparable(r)]
     labels = benchmark_labels(completed)
     groups: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for record in completed:

@@ -21,6 +21,7 @@ import torch
 
 from ..config import RunConfig
 from ..runner import PreparedRun, execute, prepare_run
+from ..strategies import get_strategy_class
 from ..training.model import build_model
 
 PIPELINE_DEFAULTS = {"reference_weights": "proportional", "reference_steps_fraction": 1.0,
@@ -67,20 +68,24 @@ def run_doremi(prepared: PreparedRun, output_dir: Path, **execute_kwargs: Any) -
     reference_strategy = "fixed" if reference_hp else options["reference_weights"]
     reference = prepare_run(_stage_config(config, "doremi-reference", reference_strategy, reference_hp,
                                           options["reference_steps_fraction"]), stage_dir)
-    reference_record = _cached_or_run(reference, stage_dir, **quiet)
+    reference_record = _cached_or_run(reference, stage_dir, annotate={"pipeline_stage": "doremi-reference"}, **quiet)
     reference_model = build_model(config.task["model"], prepared.data.vocab_size, config.seed)
     reference_model.load_state_dict(torch.load(
         stage_dir / "runs" / reference_record["run_id"] / "final_model.pt", weights_only=True))
 
     proxy = prepare_run(_stage_config(config, "doremi-proxy", "doremi-proxy", dict(config.recipe["hyperparameters"]),
                                       options["proxy_steps_fraction"]), stage_dir)
-    proxy_record = _cached_or_run(proxy, stage_dir, reference_model=reference_model, **quiet)
+    proxy_record = _cached_or_run(proxy, stage_dir, reference_model=reference_model,
+                                  annotate={"pipeline_stage": "doremi-proxy"}, **quiet)
     average = proxy_record["mixture"]["rewards"][-1]   # the proxy logs ᾱ as its reward trajectory
     weights = dict(zip(prepared.data.domains, average))
 
-    main_recipe = {**config.recipe, "strategy": "fixed",
-                   "hyperparameters": {"weights": weights, "normalize": True}}
-    main = prepare_run(RunConfig(config.task_name, config.task, main_recipe, config.seed, config.quick), output_dir)
+    # The main run keeps the DoReMi recipe as its config (one config hash across seeds, so seeds
+    # group together) and trains on ᾱ as a fixed mixture.
+    fixed = get_strategy_class("fixed")(prepared.data.domains, prepared.data.sizes, seed=config.seed,
+                                        log_every=config.task["training"].get("log_every", 1),
+                                        weights=weights, normalize=True)
+    main = PreparedRun(config, prepared.data, fixed)
     annotate = {"doremi": {"weights": weights, "reference_run": reference_record["run_id"],
                            "proxy_run": proxy_record["run_id"], "options": options,
                            "proxy_hyperparameters": config.recipe["hyperparameters"]},

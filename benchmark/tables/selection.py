@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..leaderboard import benchmark_key
+from ..records import is_comparable
 
 ODM_TASK = "pile-odm"            # also its scaled-down variants: pile-odm-160m, pile-odm-410m, ...
 FLAD_TASKS = {"T0Mix": "t0mix", "P3": "p3"}
@@ -28,7 +29,7 @@ def is_real_task(task: str) -> bool:
 
 
 def completed_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in records if r.get("status") == "completed"]
+    return [r for r in records if is_comparable(r)]
 
 
 def newest_per_seed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
