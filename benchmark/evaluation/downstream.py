@@ -14,13 +14,18 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 
+def silence_lm_eval() -> None:
+    """lm-eval logs warnings meant for CLI users (e.g. about passing an in-memory model)."""
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+
+
 def quiet_simple_evaluate(model: Any, tasks: list[str], task_manager: Any, seed: int, **kwargs: Any) -> dict[str, Any]:
     """lm-eval's `simple_evaluate`, seeded everywhere, without its progress bars and log chatter
     (they ignore TQDM_DISABLE and go to stderr; errors still raise)."""
     from lm_eval import simple_evaluate
     import datasets
 
-    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    silence_lm_eval()
     datasets.disable_progress_bars()
     with contextlib.redirect_stderr(io.StringIO()):
         return simple_evaluate(model=model, tasks=tasks, task_manager=task_manager, random_seed=seed,
@@ -36,6 +41,7 @@ def run_lm_eval(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, task
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
+    silence_lm_eval()   # before HFLM warns about in-memory models
     was_training = model.training
     model.eval()
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,

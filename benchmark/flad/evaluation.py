@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import yaml
 
-from ..evaluation.downstream import quiet_simple_evaluate
+from ..evaluation.downstream import quiet_simple_evaluate, silence_lm_eval
 from ..paths import resource_dir
 from .models import ModelBundle, encode_pair, make_batch, token_logprobs
 
@@ -113,6 +113,7 @@ def lm_eval_accuracy(bundle: ModelBundle, docs: list[Any], protocol: str, task_n
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
+    silence_lm_eval()
     include = write_task(work_dir / task_name, task_name, docs, protocol)
     was_training = bundle.model.training
     bundle.model.eval()
@@ -135,6 +136,7 @@ def lm_eval_builtin_accuracy(bundle: ModelBundle, task: str, batch_size: int = 6
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
+    silence_lm_eval()
     was_training = bundle.model.training
     bundle.model.eval()
     lm = HFLM(pretrained=bundle.model, tokenizer=bundle.tokenizer, batch_size=batch_size,
