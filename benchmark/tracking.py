@@ -95,12 +95,14 @@ def log_record(record: dict[str, Any], artifacts: list[Path], uri: str | None = 
     if not is_reachable(uri):
         warn_once(uri, "no answer from the server")
         return None
-    logging.getLogger("mlflow").setLevel(logging.WARNING)   # no table-migration chatter
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     try:
         from mlflow.entities import Metric, Param
         from mlflow.tracking import MlflowClient
+
+        # after the import: mlflow configures its own loggers then; no table-migration chatter
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
 
         client = MlflowClient(tracking_uri=uri)
         experiment_name = f"benchmark/{record['task']}"
