@@ -119,6 +119,26 @@ def _has_val_curves(runs_of: dict[str, list[dict[str, Any]]]) -> bool:
     return any((r.get("curves") or {}).get("val_loss") for runs in runs_of.values() for r in runs)
 
 
+def _panel_grid(count: int, max_cols: int, panel_size: tuple[float, float]) -> tuple[Any, list[Any]]:
+    """A figure with `count` small panels in rows of at most `max_cols` (spare cells hidden)."""
+    cols = min(max_cols, count)
+    nrows = math.ceil(count / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(panel_size[0] * cols, panel_size[1] * nrows), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[count:]:
+        ax.axis("off")
+    return fig, flat[:count]
+
+
+def _finish_panels(fig: Any, first_axis: Any, title: str, legend_cols: int, bottom: float, top: float) -> Any:
+    """One legend for all panels (taken from the first), a title, and a tight layout."""
+    handles, labels = first_axis.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(legend_cols, len(labels) or 1), fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, bottom, 1, top))
+    return fig
+
+
 def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any | None:
     if not _has_val_curves(runs_of):
         return None   # e.g. FLAD records: validation accuracy, no per-domain losses
@@ -126,11 +146,8 @@ def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str,
                     if r.get("mixture", {}).get("domains")), None)
     if not domains:
         return None
-    cols = min(5, len(domains))
-    nrows = math.ceil(len(domains) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.6 * nrows), squeeze=False)
-    for d, domain in enumerate(domains):
-        ax = axes[d // cols][d % cols]
+    fig, axes = _panel_grid(len(domains), 5, (3.2, 2.6))
+    for d, (domain, ax) in enumerate(zip(domains, axes)):
         for row in rows:
             steps, values = mean_curve(runs_of[row["method"]], lambda losses, d=d: math.exp(min(losses[d], 50.0)))
             if len(steps):
@@ -138,13 +155,7 @@ def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str,
         ax.set_title(domain, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)
-    for d in range(len(domains), nrows * cols):
-        axes[d // cols][d % cols].axis("off")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels) or 1), fontsize=8)
-    fig.suptitle("per-domain validation perplexity vs step (mean over seeds)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
-    return fig
+    return _finish_panels(fig, axes[0], "per-domain validation perplexity vs step (mean over seeds)", 6, 0.06, 0.97)
 
 
 def mean_trajectory(runs: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray] | None:
@@ -169,23 +180,15 @@ def _trajectories(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, 
     items = [(name, t) for name, t in items if t is not None]
     if not items:
         return None
-    cols = min(3, len(items))
-    nrows = math.ceil(len(items) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.6 * cols, 2.9 * nrows), squeeze=False)
-    for i, (name, (domains, steps, weights)) in enumerate(items):
-        ax = axes[i // cols][i % cols]
+    fig, axes = _panel_grid(len(items), 3, (4.6, 2.9))
+    for ax, (name, (domains, steps, weights)) in zip(axes, items):
         ax.stackplot(steps, weights.T, labels=domains, step="post")
         ax.set_xlim(steps.min(), max(steps.max(), steps.min() + 1))
         ax.set_ylim(0, 1)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
-    for i in range(len(items), nrows * cols):
-        axes[i // cols][i % cols].axis("off")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(10, len(labels) or 1), fontsize=8)
-    fig.suptitle("mixture trajectories: sampling probability per domain vs step (mean over seeds)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.96))
-    return fig
+    return _finish_panels(fig, axes[0], "mixture trajectories: sampling probability per domain vs step (mean over seeds)",
+                          10, 0.08, 0.96)
 
 
 def _figure(fig: Any, caption: str) -> str:
