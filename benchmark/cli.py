@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .cli_args import positive_int, seed_list
 from .config import ConfigError, load_recipe, load_task, recipe_names, resolve_config, task_names
@@ -14,6 +15,7 @@ from .config import ConfigError, load_recipe, load_task, recipe_names, resolve_c
 DEFAULT_TASK = "embedded-pretrain"
 DEFAULT_FLAD_TASK = "embedded-flad"
 EXIT_BAD_INPUT = 2
+EXIT_IN_PROGRESS = 75  # EX_TEMPFAIL: the same run is being trained by another process
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     run.add_argument("--fresh", action="store_true", help="ignore existing checkpoints instead of resuming")
+    run.add_argument("--wait", action="store_true",
+                     help="if another process is running the same configuration, wait for it instead of exiting")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--devices", type=positive_int, default=1,
                      help="processes/GPUs; > 1 trains with Lightning DDP (every rank holds the same strategy state)")
@@ -66,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_leaderboard_parser(sub)
     tables_cmd.add_parser(sub)
     sweep_cmd.add_parser(sub)
+    from .replay.cli import add_parser as add_replay_parser
+
+    add_replay_parser(sub)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a finished run again from its saved weights",
                               description="Reload a run's final weights and recompute its per-domain and "
@@ -152,8 +159,10 @@ def run_flad_task(args: argparse.Namespace, name: str, task: dict, defaults: boo
 
 
 def run_pretrain_task(args: argparse.Namespace, name: str, task: dict, defaults: bool) -> int:
-    from .leaderboard import format_markdown, leaderboard_rows
-    from .runner import RunFailed, execute, prepare_run
+    from .interrupts import STOP, Interrupted
+    from .records import ensure_writable
+    from .run_lock import RunInProgress
+    from .runner import RunFailed, prepare_run
 
     if args.target:
         raise ConfigError(f"--target: only FLAD tasks have targets; {name!r} is a {task.get('family')} task")
@@ -161,58 +170,83 @@ def run_pretrain_task(args: argparse.Namespace, name: str, task: dict, defaults:
     if not methods:
         raise ConfigError("method: no method given and the task has no default_methods")
     seeds = args.seed or [0]
+    ensure_writable(args.output_dir)
     # Validate every configuration before any training starts.
     prepared = [prepare_run(resolve_config(name, m, s, args.overrides, args.quick), args.output_dir)
                 for m in methods for s in seeds]
-    records, paths = [], []
+    results: list[tuple[dict, Path]] = []
     start = time.perf_counter()
-    for i, item in enumerate(prepared, 1):
-        print(f"[{i}/{len(prepared)}] {item.config.recipe['name']} seed {item.config.seed} on {name}",
-              flush=True)
-        runner = execute
-        if item.config.recipe.get("pipeline") == "doremi":
-            from .pipelines.doremi import run_doremi as runner   # caches its reference/proxy stages
-        else:
-            done = completed_record(args.output_dir, item.config.run_id) if not args.fresh else None
+    STOP.install()
+    try:
+        for i, item in enumerate(prepared, 1):
+            print(f"[{i}/{len(prepared)}] {item.config.recipe['name']} seed {item.config.seed} on {name}",
+                  flush=True)
+            done = run_one_configuration(args, item)
+            if done is not None:
+                results.append(done)
+    except RunFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except RunInProgress as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_IN_PROGRESS
+    except Interrupted as exc:
+        print(exc.message(), file=sys.stderr, flush=True)
+        return exc.exit_status
+    finally:
+        STOP.restore()
+    if results:
+        print_run_summary(args, results, time.perf_counter() - start)
+    return 0
+
+
+def run_one_configuration(args: argparse.Namespace, item: Any) -> tuple[dict, Path] | None:
+    """Run (or find completed) one configuration under its run lock; None on a non-zero DDP rank."""
+    from .run_lock import RunLock
+    from .runner import execute
+
+    runner = execute
+    if item.config.recipe.get("pipeline") == "doremi":
+        from .pipelines.doremi import run_doremi as runner   # caches its reference/proxy stages
+    with RunLock(args.output_dir / "runs" / item.config.run_id, item.config.run_id, wait=args.wait):
+        if runner is execute and not args.fresh:
+            done = completed_record(args.output_dir, item.config.run_id)
             if done is not None:
                 print(f"    already completed: {done[1]} (--fresh to rerun)", flush=True)
-                records.append(done[0])
-                paths.append(done[1])
-                continue
-        try:
-            record, path = runner(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
-                                  track=not args.no_tracking, tracking_uri=args.tracking_uri,
-                                  devices=args.devices, accelerator=args.accelerator,
-                                  num_nodes=args.num_nodes, parallel=args.parallel)
-        except RunFailed as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        if record is None:
-            continue  # a non-zero rank of a DDP run: rank 0 reports
-        records.append(record)
-        paths.append(path)
-    if not records:
-        return 0
+                if not args.no_tracking and not done[0].get("mlflow_run_id"):
+                    from .tracking import track_record
+                    track_record(done[0], done[1], [], args.tracking_uri)
+                return done
+        record, path = runner(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
+                              track=not args.no_tracking, tracking_uri=args.tracking_uri,
+                              devices=args.devices, accelerator=args.accelerator,
+                              num_nodes=args.num_nodes, parallel=args.parallel)
+    return None if record is None else (record, path)
+
+
+def print_run_summary(args: argparse.Namespace, results: list[tuple[dict, Path]], seconds: float) -> None:
+    from .leaderboard import format_markdown, leaderboard_rows
+    from .tracking import tracking_uri, ui_hint
+
+    records = [record for record, _ in results]
     print()
     print(format_markdown(leaderboard_rows(records)))
-    print(f"{len(records)} run(s) in {time.perf_counter() - start:.0f} s. Result records:")
-    for record, path in zip(records, paths):
+    print(f"{len(records)} run(s) in {seconds:.0f} s. Result records:")
+    for record, path in results:
         mlflow = record.get("mlflow_run_id")
-        where = f"MLflow run {mlflow}" if mlflow else "not tracked"
-        print(f"  {path}  ({where})")
+        print(f"  {path}  ({f'MLflow run {mlflow}' if mlflow else 'not tracked'})")
     if any(r.get("mlflow_run_id") for r in records):
-        from .tracking import tracking_uri
-        print(f"MLflow store: {tracking_uri(args.tracking_uri)}  (browse with `mlflow ui --backend-store-uri ...`)")
-    return 0
+        uri = tracking_uri(args.tracking_uri)
+        print(f"MLflow store: {uri}  ({ui_hint(uri)})")
 
 
 def cmd_track(args: argparse.Namespace) -> int:
     from .records import load_records
-    from .tracking import log_record
+    from .tracking import track_record
 
     failures = 0
     for record in load_records(args.records):
-        run_id = log_record(record, [Path(record["_path"])], args.tracking_uri)
+        run_id = track_record(record, Path(record["_path"]), [], args.tracking_uri)
         print(f"{record['run_id']}: {'logged as ' + run_id if run_id else 'NOT logged'}")
         failures += run_id is None
     return 1 if failures else 0
@@ -250,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             from .sweep import run_command
             return run_command(args)
+        if args.command == "replay":
+            from .replay.cli import run_command as run_replay_command
+            return run_replay_command(args)
         return cmd_track(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -34,6 +34,8 @@ def positive_int(text: str) -> int:
 
 def add_record_paths_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=Path, default=None, help=RECORD_PATHS_HELP)
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse the whole command when a record is unreadable (default: skip it with a warning)")
 
 
 def default_record_paths() -> list[Path]:
@@ -42,12 +44,12 @@ def default_record_paths() -> list[Path]:
     return [results] if results.is_dir() else [Path("benchmark_runs/records")]
 
 
-def read_records(paths: list[Path]) -> list[dict[str, Any]]:
+def read_records(paths: list[Path], strict: bool = False) -> list[dict[str, Any]]:
     """load_records, with an unreadable record reported as bad input (exit status 2)."""
     from .config import ConfigError
     from .records import load_records
 
     try:
-        return load_records(paths)
+        return load_records(paths, strict)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc

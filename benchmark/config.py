@@ -19,6 +19,7 @@ import yaml
 
 from .paths import resource_dir
 from .strategies import StrategyConfigError, get_strategy_class, strategy_names
+from .yaml_io import safe_load
 
 
 class ConfigError(ValueError):
@@ -67,7 +68,7 @@ OVERRIDE_SECTIONS = SECTIONS + ("method",)
 
 def load_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):
@@ -115,7 +116,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise ConfigError(f"--set {key!r}: the key must start with one of {', '.join(OVERRIDE_SECTIONS)} "
                           "followed by a field, e.g. training.steps")
     try:
-        value = yaml.safe_load(raw)
+        value = safe_load(raw)
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {key}: cannot parse value {raw!r} ({exc})") from exc
     return path, value

@@ -9,7 +9,9 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
@@ -80,8 +82,49 @@ def record_path(results_dir: Path, run_id: str) -> Path:
     return results_dir / f"{run_id}.json"
 
 
-def load_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """Read every *.json record under the given files/directories; corrupt files are reported."""
+def write_text_if_changed(path: Path, text: str) -> bool:
+    """Atomically replace `path` with `text` unless it already holds exactly that; True if written.
+    Generated data files are read by concurrent runs: they must never be seen empty or half-written."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_text_atomic(path, text)
+    return True
+
+
+def ensure_writable(directory: Path) -> None:
+    """Fail before training, with one line, when results could not be written at the end."""
+    from .config import ConfigError
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check.", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise ConfigError(f"--output-dir: cannot write to {directory} ({exc.strerror or exc})") from exc
+
+
+STALE_TEMP_SECONDS = 3600
+
+
+def remove_stale_temp_files(output_dir: Path, run_id: str) -> None:
+    """Temporary files that a killed atomic write left behind: this run's (its lock is held) and any
+    older than an hour (an atomic write takes milliseconds)."""
+    now = time.time()
+    for folder in (output_dir / "records", output_dir / "failed"):
+        for tmp in folder.glob(".*.tmp") if folder.is_dir() else []:
+            try:
+                if tmp.name.startswith(f".{run_id}.json.") or now - tmp.stat().st_mtime > STALE_TEMP_SECONDS:
+                    tmp.unlink()
+            except OSError:
+                pass
+
+
+def load_records(paths: Iterable[Path], strict: bool = False) -> list[dict[str, Any]]:
+    """Read every *.json record under the given files/directories. A corrupt file is skipped with
+    one warning line naming it (`strict`: refused with an error instead)."""
     records = []
     for root in paths:
         files = sorted(root.rglob("*.json")) if root.is_dir() else [root]
@@ -89,7 +132,10 @@ def load_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
             try:
                 record = json.loads(file.read_text())
             except (OSError, json.JSONDecodeError) as exc:
-                raise ValueError(f"{file}: not a readable result record ({exc})") from exc
+                if strict or not root.is_dir():
+                    raise ValueError(f"{file}: not a readable result record ({exc})") from exc
+                print(f"warning: skipping {file}: not a readable result record ({exc})", file=sys.stderr)
+                continue
             if isinstance(record, dict) and record.get("schema") == SCHEMA_VERSION:
                 record["_path"] = str(file)
                 records.append(record)

@@ -1,9 +1,13 @@
-"""A static, self-contained HTML leaderboard: tables + PNG figures embedded as base64.
+"""A self-contained HTML leaderboard: tables + PNG figures embedded as base64, one inline script.
 
-No scripts, no external files, no network: the page opens from disk or an artifact store as is.
+No external files, no network: the page opens from disk or an artifact store as is. The inline script
+sorts a table by a clicked column and filters rows by method / task / benchmark
+(`leaderboard.html_assets`). Rows link to their result records (paths relative to the page) and, given
+the MLflow server's address, to their MLflow runs.
 Figures (headless matplotlib): bars with 95% CI per metric (seeds as dots), validation average
-perplexity vs step and per-domain validation perplexity curves (mean over seeds), and each
-method's mixture trajectory (mean over seeds).
+perplexity vs step and per-domain validation perplexity curves (mean over seeds; log-scale steps when
+the first evaluations dominate), each method's mixture trajectory (mean over seeds) — on FLAD
+benchmarks, per target, the top arms plus "other", the truly helpful arms marked.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import html
 import io
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -22,27 +27,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .records import is_comparable  # noqa: E402
-from .leaderboard import (  # noqa: E402
-    AUTO_BASELINES, HEADERS, METRICS, _ranks, _sorted_rows, benchmarks, canonical_metric, curve_avg_ppl, table_cells,
-)
-
-CSS = """
-body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 24px 32px; color: #1d2330;
-       background: #ffffff; }
-h1 { font-size: 26px; margin-bottom: 4px; }
-h2 { font-size: 20px; margin-top: 36px; border-bottom: 2px solid #3b6fb6; padding-bottom: 4px; }
-h3 { font-size: 16px; margin-top: 22px; }
-p.note { color: #4a5263; font-size: 13px; max-width: 1100px; }
-table { border-collapse: collapse; font-size: 13px; margin: 10px 0 18px 0; }
-th { background: #3b6fb6; color: #fff; padding: 6px 8px; text-align: left; position: sticky; top: 0; }
-td { border-bottom: 1px solid #d9dee8; padding: 5px 8px; white-space: nowrap; }
-tr:nth-child(even) td { background: #f2f5fa; }
-tr.baseline td { font-style: italic; }
-td.best { font-weight: bold; color: #0b6e3a; }
-figure { margin: 10px 0 22px 0; }
-figcaption { font-size: 12px; color: #4a5263; }
-img { max-width: 100%; border: 1px solid #e1e5ee; }
-"""
+from .leaderboard import AUTO_BASELINES, METRICS, benchmark_sections, benchmarks, curve_avg_ppl  # noqa: E402
+from .leaderboard.html_assets import CSS, controls_html, script_html  # noqa: E402
+from .leaderboard.html_tables import domain_table, flad_target_table, leaderboard_table  # noqa: E402
 
 
 def png_base64(fig: Any, dpi: int = 80) -> str:
@@ -65,8 +52,9 @@ def mean_curve(runs: list[dict[str, Any]], read: Any) -> tuple[np.ndarray, np.nd
 
 
 def plot_avg_ppl_vs_steps(groups: dict[str, list[dict[str, Any]]], title: str, ax: Any = None,
-                          reference: tuple[str, float] | None = None) -> Any:
-    """Validation average perplexity (ODM's metric) vs optimizer step, mean over seeds per group."""
+                          reference: tuple[str, float] | None = None, log_steps: bool = False) -> Any:
+    """Validation average perplexity (ODM's metric) vs optimizer step, mean over seeds per group; with
+    `log_steps`, a log-scale step axis."""
     fig = None
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -84,11 +72,41 @@ def plot_avg_ppl_vs_steps(groups: dict[str, list[dict[str, Any]]], title: str, a
         from matplotlib.ticker import ScalarFormatter
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ScalarFormatter())
+    if log_steps:
+        log_step_axis(ax)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     if groups:
         ax.legend(fontsize=8)
     return fig if fig is not None else ax.figure
+
+
+def front_loaded(steps: np.ndarray, values: np.ndarray) -> bool:
+    """Whether the first quarter of the step range holds over half of the curve's change: its early drop
+    squeezes the rest of the curve, and a log-scale step axis shows both."""
+    steps, values = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    if len(steps) < 3 or steps.min() <= 0 or steps.max() / steps.min() < 4:
+        return False
+    early = values[steps <= steps.min() + (steps.max() - steps.min()) / 4]
+    spread = float(values.max() - values.min())
+    return spread > 0 and float(early.max() - early.min()) > spread / 2
+
+
+def log_step_axis(ax: Any) -> None:
+    """A log-scale x axis labelled with plain step numbers (…, 50, 100, 200, 500, …)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if ax.get_xlabel() and "log" not in ax.get_xlabel():
+        ax.set_xlabel(ax.get_xlabel() + " (log scale)")
+
+
+def _curves_front_loaded(runs_of: dict[str, list[dict[str, Any]]]) -> bool:
+    """Log-scale steps for a benchmark's curves when any method's mean validation curve is front-loaded."""
+    return any(front_loaded(*mean_curve(runs, curve_avg_ppl)) for runs in runs_of.values() if runs)
 
 
 def _bars(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any | None:
@@ -130,16 +148,18 @@ def _panel_grid(count: int, max_cols: int, panel_size: tuple[float, float]) -> t
     return fig, flat[:count]
 
 
-def _finish_panels(fig: Any, first_axis: Any, title: str, legend_cols: int, bottom: float, top: float) -> Any:
-    """One legend for all panels (taken from the first), a title, and a tight layout."""
-    handles, labels = first_axis.get_legend_handles_labels()
+def _finish_panels(fig: Any, first_axis: Any, title: str, legend_cols: int, bottom: float, top: float,
+                   legend: tuple[list[Any], list[str]] | None = None) -> Any:
+    """One legend for all panels (`legend`, else the first panel's), a title, and a tight layout."""
+    handles, labels = legend or first_axis.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(legend_cols, len(labels) or 1), fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, bottom, 1, top))
     return fig
 
 
-def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> Any | None:
+def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]],
+                   log_steps: bool = False) -> Any | None:
     if not _has_val_curves(runs_of):
         return None   # e.g. FLAD records: validation accuracy, no per-domain losses
     domains = next((r.get("mixture", {}).get("domains") for runs in runs_of.values() for r in runs
@@ -152,10 +172,14 @@ def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str,
             steps, values = mean_curve(runs_of[row["method"]], lambda losses, d=d: math.exp(min(losses[d], 50.0)))
             if len(steps):
                 ax.plot(steps, values, label=row["method"], linewidth=1.2)
+        if log_steps:
+            log_step_axis(ax)
         ax.set_title(domain, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)
-    return _finish_panels(fig, axes[0], "per-domain validation perplexity vs step (mean over seeds)", 6, 0.06, 0.97)
+    scale = " (log-scale steps)" if log_steps else ""
+    return _finish_panels(fig, axes[0], f"per-domain validation perplexity vs step{scale} (mean over seeds)", 6,
+                          0.06, 0.97)
 
 
 def mean_trajectory(runs: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray] | None:
@@ -196,28 +220,6 @@ def _figure(fig: Any, caption: str) -> str:
         return ""
     return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{png_base64(fig)}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-
-
-def _table(task_rows: list[dict[str, Any]], baseline: str | None) -> str:
-    ranks = _ranks(task_rows)
-    headers = [h.replace("baseline", baseline or "baseline") for h in HEADERS]
-    best = {}
-    for column, _, low in METRICS:
-        values = [(r[column]["mean"], r["method"]) for r in task_rows if r[column]]
-        if values:
-            best[column] = (min if low else max)(values)[1]
-    metric_index = {h: i for i, h in enumerate(HEADERS)}
-    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
-    for row in task_rows:
-        cells = table_cells(row, ranks)
-        classes = [""] * len(cells)
-        for column, method in best.items():
-            if method == row["method"] and column in metric_index:
-                classes[metric_index[column]] = ' class="best"'
-        tr = ' class="baseline"' if row.get("is_baseline") else ""
-        out.append(f"<tr{tr}>" + "".join(f"<td{c}>{html.escape(v)}</td>" for c, v in zip(classes, cells)) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
 
 
 def render_html(rows: list[dict[str, Any]], records: list[dict[str, Any]], sort_by: str = "avg ppl",

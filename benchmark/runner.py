@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,11 @@ from .data.pretrain_task import PretrainData, build_task_data
 from .evaluation.downstream import run_lm_eval
 from .evaluation.per_domain import evaluate_per_domain, summarize_losses
 from .offline import go_offline
-from .records import SCHEMA_VERSION, git_commit, package_versions, record_path, write_json_atomic
+from .interrupts import STOP, Interrupted
+from .records import (SCHEMA_VERSION, ensure_writable, git_commit, package_versions, record_path,
+                      remove_stale_temp_files, write_json_atomic)
+from .training.checkpoints import latest_intact_step
+from .training.fit import Fit, FitOptions
 
 
 class RunFailed(RuntimeError):
@@ -35,62 +37,6 @@ def prepare_run(config: RunConfig, output_dir: Path) -> PreparedRun:
     data = build_task_data(config.task["data"], output_dir / "data")
     strategy = build_strategy(config, data.domains, data.sizes, strategy_seed=config.seed)
     return PreparedRun(config, data, strategy)
-
-
-def _quiet_lightning() -> None:
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*on_train_batch_end.*")
-    warnings.filterwarnings("ignore", message=".*Checkpoint directory.*exists and is not empty.*")
-
-
-def train(prepared: PreparedRun, run_dir: Path, progress: bool = True, resume: bool = True,
-          stop_after_steps: int | None = None, devices: int = 1, accelerator: str = "cpu",
-          strategy: Any = "auto", extra_callbacks: list[Any] | None = None,
-          reference_model: torch.nn.Module | None = None, num_nodes: int = 1) -> tuple[Any, Any, Any, float]:
-    """Fit the model; returns (module, datamodule, callback, seconds). `stop_after_steps` ends the
-    session early (as a crash would) without changing the configured schedule."""
-    import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint
-
-    from .training.callback import MixingCallback
-    from .training.datamodule import MixtureDataModule
-    from .training.model import build_model
-    from .training.module import MixingLanguageModel
-
-    config, data = prepared.config, prepared.data
-    training = config.task["training"]
-    _quiet_lightning()
-    L.seed_everything(config.seed, verbose=False)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    model = build_model(config.task["model"], data.vocab_size, config.seed)
-    optim = {"lr": training["lr"], "betas": training.get("betas", [0.9, 0.95]), "eps": training.get("eps", 1e-8),
-             "weight_decay": training.get("weight_decay", 0.1), "warmup_fraction": training.get("warmup_fraction", 0.01),
-             "min_lr_ratio": training.get("min_lr_ratio", 0.1), "total_steps": training["steps"]}
-    if "reference_model" in prepared.strategy.hooks and reference_model is None:
-        raise ValueError(f"{config.recipe['strategy']} needs a frozen reference model (run it through its pipeline)")
-    module = MixingLanguageModel(model, len(data.domains), optim, reference_model)
-    grad_accum = training.get("grad_accum", 1)
-    datamodule = MixtureDataModule(data, prepared.strategy, training["batch_size"], grad_accum, config.seed)
-    callback = MixingCallback(data, training["steps"], training.get("eval_every", 100),
-                              training.get("eval_batch_size", 64), training.get("log_every", 10))
-    checkpoint_dir = run_dir / "checkpoints"
-    checkpointing = ModelCheckpoint(dirpath=checkpoint_dir, filename="last", every_n_train_steps=training.get(
-        "checkpoint_every", 100), save_top_k=1, monitor=None, enable_version_counter=False)
-    trainer = L.Trainer(
-        accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
-        max_steps=min(stop_after_steps or training["steps"], training["steps"]),
-        max_epochs=1,  # one endless epoch of planned micro-batches; max_steps ends it
-        accumulate_grad_batches=grad_accum, gradient_clip_val=training.get("grad_clip", 1.0) or None,
-        callbacks=[callback, *(extra_callbacks or []), checkpointing], logger=False, enable_progress_bar=progress,
-        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-        use_distributed_sampler=False, deterministic=True, precision=training.get("precision", "32-true"))
-    ckpt = checkpoint_dir / "last.ckpt"
-    start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt) if resume and ckpt.exists() else None)
-    return module, datamodule, callback, time.perf_counter() - start
 
 
 def parallel_strategy(name: str, world_size: int) -> Any:
@@ -164,6 +110,14 @@ def build_record(prepared: PreparedRun, datamodule: Any, callback: Any, metrics:
     }
 
 
+def _annotate(record: dict[str, Any], annotate: dict[str, Any] | None) -> None:
+    for key, value in (annotate or {}).items():
+        if isinstance(value, dict) and isinstance(record.get(key), dict):
+            record[key] = {**record[key], **value}
+        else:
+            record[key] = value
+
+
 def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resume: bool = True,
             stop_after_steps: int | None = None, track: bool = True, tracking_uri: str | None = None,
             devices: int = 1, accelerator: str = "cpu", extra_callbacks: list[Any] | None = None,
@@ -171,55 +125,90 @@ def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resu
             num_nodes: int = 1, parallel: str = "ddp") -> tuple[dict[str, Any] | None, Path | None]:
     """Train, evaluate, write the record atomically, then log it to MLflow.
 
-    Under DDP (devices > 1) every rank trains and evaluates its share; rank 0 writes the record and
-    returns it, the other ranks write their mixture trajectory beside the checkpoint and return
-    (None, None). `annotate` adds fields to the record (e.g. a pipeline's extra compute)."""
+    Any error on the way (training, evaluation, saving, writing) goes through one failure path: a
+    `failed/<run_id>.json` record with what was produced, the checkpoints kept, `RunFailed` raised.
+    A signal raises `Interrupted` the same way. Under DDP (devices > 1) rank 0 writes the record
+    and returns it; the other ranks write their mixture trajectory and return (None, None)."""
     go_offline()
     config = prepared.config
     run_dir = output_dir / "runs" / config.run_id
-    results_dir = output_dir / "records"
+    ensure_writable(output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(output_dir, config.run_id)
+    options = FitOptions(progress, resume, stop_after_steps, devices, num_nodes, accelerator,
+                         parallel_strategy(parallel, devices * num_nodes), list(extra_callbacks or []))
+    fit: Fit | None = None
     start = time.perf_counter()
     try:
-        module, datamodule, callback, _ = train(prepared, run_dir, progress, resume, stop_after_steps,
-                                                devices=devices, accelerator=accelerator,
-                                                strategy=parallel_strategy(parallel, devices * num_nodes),
-                                                extra_callbacks=extra_callbacks, reference_model=reference_model,
-                                                num_nodes=num_nodes)
+        STOP.check()
+        fit = Fit(prepared, run_dir, options, reference_model)
+        fit.run()
+        return _finish(prepared, fit, output_dir, start, track, tracking_uri, annotate)
+    except Interrupted as exc:
+        if exc.step is None and fit is not None:
+            exc.step = fit.steps_done
+        exc.checkpoint_step = latest_intact_step(run_dir / "checkpoints")
+        _write_partial(prepared, output_dir, exc, fit, "interrupted")
+        raise
     except Exception as exc:
-        _write_partial(prepared, output_dir, exc)
-        raise RunFailed(f"{config.run_id}: {type(exc).__name__}: {exc}") from exc
-    finished = datamodule.feeder.step - 1 >= config.task["training"]["steps"]
-    trainer = module.trainer
+        _write_partial(prepared, output_dir, exc, fit, "failed")
+        kept = latest_intact_step(run_dir / "checkpoints")
+        where = f"checkpoint at step {kept} kept" if kept else "no checkpoint was written yet"
+        raise RunFailed(f"{config.run_id}: {type(exc).__name__}: {exc} ({where}; "
+                        f"partial record in {output_dir / 'failed'})") from exc
+
+
+def _finish(prepared: PreparedRun, fit: Fit, output_dir: Path, start: float, track: bool,
+            tracking_uri: str | None, annotate: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Path | None]:
+    """After training: final evaluation, model, record, tracking (rank 0 only for the last three)."""
+    config, module, trainer = prepared.config, fit.module, fit.trainer
+    run_dir = output_dir / "runs" / config.run_id
+    finished = fit.steps_done >= config.task["training"]["steps"]
     metrics = final_metrics(prepared, module, trainer.world_size, trainer.global_rank) if finished else {}
+    STOP.check(fit.steps_done)
     if trainer.global_rank != 0:
         write_json_atomic(run_dir / f"rank{trainer.global_rank}_mixture.json", prepared.strategy.weight_trajectory())
         return None, None
     downstream = downstream_metrics(prepared, module) if finished else {}
-    if finished:  # final weights, for pipelines that reuse this model (e.g. DoReMi's reference)
-        torch.save(module.model.state_dict(), run_dir / "final_model.pt")
-    record = build_record(prepared, datamodule, callback, metrics, downstream, time.perf_counter() - start,
+    STOP.check(fit.steps_done)
+    model_dir = None
+    if finished:  # a Hugging Face directory: transformers, lm_eval and pipelines (DoReMi) load it
+        from .model_export import relative_model_dir, run_model_dir, save_model_dir
+        model_dir = relative_model_dir(output_dir, save_model_dir(
+            module.model, prepared.data.tokenizer, run_model_dir(output_dir, config.run_id)))
+    record = build_record(prepared, fit.datamodule, fit.callback, metrics, downstream, time.perf_counter() - start,
                           "completed" if finished else "interrupted")
-    for key, value in (annotate or {}).items():
-        if isinstance(value, dict) and isinstance(record.get(key), dict):
-            record[key] = {**record[key], **value}
-        else:
-            record[key] = value
-    path = write_json_atomic(record_path(results_dir, config.run_id), record)
+    record["model_dir"] = model_dir   # relative to the output directory
+    _annotate(record, annotate)
+    path = write_json_atomic(record_path(output_dir / "records", config.run_id), record)
+    if finished:
+        (output_dir / "failed" / f"{config.run_id}.json").unlink(missing_ok=True)  # superseded
     if track and finished:
         from .plots import plot_mixture
-        from .tracking import log_record
-        plot = plot_mixture(record, run_dir / "mixture.png")
-        record["mlflow_run_id"] = log_record(record, [path, plot], tracking_uri)
-        write_json_atomic(path, record)
+        from .tracking import track_record
+        track_record(record, path, [plot_mixture(record, run_dir / "mixture.png")], tracking_uri)
     return record, path
 
 
-def _write_partial(prepared: PreparedRun, output_dir: Path, exc: BaseException) -> None:
-    """Keep what a failed run produced (curves, trajectory so far) next to its checkpoint."""
+def _write_partial(prepared: PreparedRun, output_dir: Path, exc: BaseException, fit: Fit | None,
+                   status: str) -> None:
+    """Keep what a failed or interrupted run produced (curves, trajectory so far), and say which
+    checkpoint is kept. Never raises: the original error is what the user must see."""
     config = prepared.config
-    payload = {"schema": SCHEMA_VERSION, "run_id": config.run_id, "status": "failed",
-               "error": f"{type(exc).__name__}: {exc}", "config": config.to_dict(),
+    checkpoint_dir = output_dir / "runs" / config.run_id / "checkpoints"
+    kept = latest_intact_step(checkpoint_dir)
+    payload = {"schema": SCHEMA_VERSION, "run_id": config.run_id, "status": status,
+               "error": f"{type(exc).__name__}: {exc}",
+               "steps_done": fit.steps_done if fit else 0,
+               "kept": {"checkpoint_step": kept,
+                        "checkpoint_dir": str(checkpoint_dir) if kept else None,
+                        "note": (f"training resumes from the step-{kept} checkpoint when the same command is rerun"
+                                 if kept else "no checkpoint was written; a rerun starts from step 0")},
+               "config": config.to_dict(),
+               "curves": fit.callback.curves if fit else {},
                "mixture": {"domains": prepared.data.domains, **prepared.strategy.weight_trajectory()},
                "created_unix": time.time()}
-    write_json_atomic(output_dir / "failed" / f"{config.run_id}.json", payload)
-
+    try:
+        write_json_atomic(output_dir / "failed" / f"{config.run_id}.json", payload)
+    except OSError as write_error:
+        print(f"warning: could not write the partial record ({write_error})", flush=True)

@@ -1,6 +1,6 @@
 """Data-path throughput: per-domain memmap shards + MixtureFeeder vs `datasets.interleave_datasets`.
 
-    /work/venv/bin/python scripts/bench_data_path.py [--domains 22] [--tokens-per-domain 2000000]
+    .venv/bin/python scripts/bench_data_path.py [--domains 22] [--tokens-per-domain 2000000]
         [--batch-size 60] [--seq-len 1024] [--seconds 8]
 
 Writes synthetic prepared shards (K domains of random token ids, with the same writer and manifest

@@ -2,7 +2,7 @@
 # Creates ./.venv (once) and installs the project with the pinned versions of constraints.txt.
 # `--test` also installs Debian's chromium (when apt-get is available and we are root) for the
 # test that renders the HTML leaderboard in a real headless browser; without it that test skips.
-# torch is installed first: its CPU wheel (see ../shared/reference/environment.md); a bare `torch`
+# torch is installed first: its CPU wheel (see docs/installation.md); a bare `torch`
 # requirement on an empty environment would pull several GB of CUDA packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,6 +7,7 @@ import torch
 
 from benchmark.config import resolve_config
 from benchmark.runner import RunFailed, execute, prepare_run
+from benchmark.training.checkpoints import checkpoint_steps
 
 
 def run(tmp_path, overrides, method="odm-code", seed=0, **kwargs):
@@ -40,7 +41,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path, tiny_override
     whole, _ = run(tmp_path / "whole", tiny_overrides)
     partial, _ = run(tmp_path / "split", tiny_overrides, stop_after_steps=6)   # "crash" after step 6
     assert partial["status"] == "interrupted"
-    assert (tmp_path / "split" / "runs" / partial["run_id"] / "checkpoints" / "last.ckpt").exists()
+    assert [s for s, _ in checkpoint_steps(tmp_path / "split" / "runs" / partial["run_id"] / "checkpoints")] == [4]
     resumed, _ = run(tmp_path / "split", tiny_overrides)                       # checkpoint at step 4
     assert comparable(resumed) == comparable(whole)
 
@@ -61,7 +62,7 @@ def test_nan_loss_fails_clearly_and_keeps_partial_output(tmp_path, tiny_override
         run(tmp_path, tiny_overrides)
     failed = list((tmp_path / "failed").glob("*.json"))
     assert len(failed) == 1 and json.loads(failed[0].read_text())["status"] == "failed"
-    assert list((tmp_path / "runs").rglob("last.ckpt"))                       # checkpoint kept
+    assert list((tmp_path / "runs").rglob("step-*.ckpt"))                     # checkpoint kept
     torch.set_grad_enabled(True)
 
 

@@ -61,7 +61,7 @@ def test_odm_errors_name_the_field(kwargs, field):
 
 
 def test_exploration_schedule_matches_odm_md_for_22_domains():
-    # odm.md: 1/K = 0.0455 up to t ≈ 68; 0.00838 at t = 2001; 0.00375 at 10k; 0.00119 at 100k.
+    # docs/methods/odm.md: 1/K = 0.0455 up to t ≈ 68; 0.00838 at t = 2001; 0.00375 at 10k; 0.00119 at 100k.
     assert exploration_rate(68, 22) == pytest.approx(1 / 22)
     assert exploration_rate(2001, 22) == pytest.approx(0.00838, abs=5e-5)
     assert exploration_rate(10_000, 22) == pytest.approx(0.00375, abs=5e-5)

@@ -9,6 +9,7 @@ import numpy as np
 import yaml
 
 from ..paths import resource_dir
+from ..records import write_text_if_changed
 from .synthetic_pretrain import FAMILY_RANGES, SyntheticCorpus
 from .tokenizer import words_to_text
 
@@ -53,18 +54,53 @@ def _questions(corpus: SyntheticCorpus, per_subject: int, seed: int, split_id: i
     return rows
 
 
-def write_mini_mmlu(corpus: SyntheticCorpus, directory: Path, per_subject: int, seed: int) -> Path:
-    """Write dev (few-shot pool) and test JSONL plus a resolved task YAML; returns the YAML path."""
+def interleave_subjects(rows: list[dict]) -> list[dict]:
+    """Round-robin over subjects (1st question of each subject, then the 2nd, ...): lm-eval's
+    `limit` keeps the first N documents, so a limited run (--quick, `lm_eval --limit`) still draws
+    from every subject. The set of questions, hence full-run accuracy, is unchanged."""
+    rank: dict[str, int] = {}
+    keyed = []
+    for index, row in enumerate(rows):
+        rank[row["subject"]] = rank.get(row["subject"], -1) + 1
+        keyed.append((rank[row["subject"]], index, row))
+    return [row for _, _, row in sorted(keyed, key=lambda k: k[:2])]
+
+
+def write_questions(corpus: SyntheticCorpus, directory: Path, per_subject: int, seed: int) -> dict[str, Path]:
+    """Write dev (few-shot pool) and test JSONL; returns {split: path}."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {}
     for split_id, (split, count) in enumerate((("dev", 5), ("test", per_subject))):
         path = directory / f"mini_mmlu_{split}.jsonl"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in _questions(corpus, count, seed, split_id)))
-        tmp.replace(path)
-        files[split] = str(path.resolve())
-    template = yaml.safe_load((resource_dir("tasks") / "lm_eval" / "mini_mmlu.yaml").read_text())
-    template["dataset_kwargs"]["data_files"] = files
+        rows = interleave_subjects(_questions(corpus, count, seed, split_id))
+        write_text_if_changed(path, "".join(json.dumps(r) + "\n" for r in rows))
+        files[split] = path
+    return files
+
+
+def write_mini_mmlu(corpus: SyntheticCorpus, directory: Path, per_subject: int, seed: int) -> Path:
+    """Write the questions plus a task YAML that includes the shipped one
+    (tasks/lm_eval/mini_mmlu.yaml) with absolute paths to these files; returns the YAML path."""
+    files = write_questions(corpus, directory, per_subject, seed)
+    task = {"include": str((resource_dir("tasks") / "lm_eval" / "mini_mmlu.yaml").resolve()),
+            "dataset_kwargs": {"data_files": {split: str(path.resolve()) for split, path in files.items()}}}
     task_yaml = directory / "mini_mmlu.yaml"
-    task_yaml.write_text(yaml.safe_dump(template, sort_keys=False))
+    write_text_if_changed(task_yaml, yaml.safe_dump(task, sort_keys=False))
     return task_yaml
+
+
+def write_shipped_questions(directory: Path) -> dict[str, Path]:
+    """The questions of the embedded-pretrain task as configured (tasks/embedded-pretrain.yaml),
+    i.e. the files shipped in tasks/lm_eval/data/ for the real `lm_eval` CLI."""
+    from ..config import load_task
+    from .synthetic_pretrain import build_chains
+
+    spec = load_task("embedded-pretrain")["data"]
+    corpus = SyntheticCorpus([], {}, {}, build_chains(spec["generator_seed"]))
+    return write_questions(corpus, directory, spec.get("probe_questions", 40), spec["generator_seed"])
+
+
+if __name__ == "__main__":   # maintainers: python -m benchmark.data.mini_mmlu tasks/lm_eval/data
+    import sys
+
+    print(write_shipped_questions(Path(sys.argv[1])))

@@ -50,9 +50,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
 
-import yaml
-
 from ..paths import resource_dir
+from ..yaml_io import safe_load
 from .pretrain_task import PretrainData, register_builder
 from .token_shards import (FORMAT, MANIFEST, PLAN, PreparedDataError, PreparedShards, UnitWriter, dtype_name,
                            ensure_plan, file_sha256, finalize_manifest, import_units, read_json, stored_dtype,
@@ -78,7 +77,7 @@ def prepare_hint(output_dir: Path | str) -> str:
 @lru_cache(maxsize=1)
 def published_mixtures() -> tuple[tuple[str, ...], dict[str, dict[str, float]]]:
     """(the 22 Pile domains in config order, {mixture name: {domain: weight}}) from paper_tables."""
-    table = yaml.safe_load((resource_dir("paper_tables") / "pile_weights.yaml").read_text())
+    table = safe_load((resource_dir("paper_tables") / "pile_weights.yaml").read_text())
     order = tuple(table.pop("domains"))
     return order, {name: {d: float(w) for d, w in weights.items()} for name, weights in table.items()}
 

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
+from ..records import write_text_if_changed
 from .mini_mmlu import write_mini_mmlu
 from .synthetic_pretrain import SPECIAL_TOKENS, VOCAB_WORDS, generate_corpus
 from .tokenizer import build_word_tokenizer
@@ -71,7 +72,7 @@ def build_synthetic_pretrain(spec: dict[str, Any], cache_dir: Path) -> PretrainD
     }
     downstream_dir = cache_dir / f"embedded-{manifest['hash'][:12]}" / "lm_eval"
     write_mini_mmlu(corpus, downstream_dir, spec.get("probe_questions", 40), spec["generator_seed"])
-    (downstream_dir.parent / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    write_text_if_changed(downstream_dir.parent / "manifest.json", json.dumps(manifest, indent=1))
     return PretrainData(
         domains=corpus.domains,
         train_blocks=[corpus.splits["train"][d] for d in corpus.domains],

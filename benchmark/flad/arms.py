@@ -1,6 +1,6 @@
 """FLAD's auxiliary arms (T0Mix, P3) and the 11 T0 held-out targets, as published.
 
-Facts from shared/reference/flad.md (Albalak, Raffel, Wang 2023, arXiv 2302.00674; github
+Facts from the FLAD paper and code (Albalak, Raffel, Wang 2023, arXiv 2302.00674; github
 alon-albalak/FLAD). The arm lists live in paper_tables/{t0mix,p3}_arms.txt (one hub
 "dataset/subset" per line); an arm is one such pair, with all its prompt templates pooled.
 """

@@ -1,7 +1,7 @@
 """FLAD's data: auxiliary arms (all templates of a dataset pooled) and few-shot targets.
 
 Both real benchmarks (T0Mix, P3) and the embedded twin go through these functions; only the
-source of template configs differs (see sources.py). Facts from shared/reference/flad.md:
+source of template configs differs (see sources.py). Facts from the FLAD paper and code (arXiv 2302.00674; docs/benchmarks.md):
 - an arm = one (dataset, subset); its template configs are pooled and one template is drawn per
   example (seeded, fixed for the whole run); at most the first 10,000 examples per arm;
 - a target's few-shot split: its train split shuffled with the split seed (as the code does:

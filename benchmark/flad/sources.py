@@ -147,7 +147,7 @@ class PromptTemplate:
         return row
 
 
-# T-Few's seven HellaSwag templates, which FLAD used instead of promptsource's (flad.md, "Data").
+# T-Few's seven HellaSwag templates, which FLAD used instead of promptsource's (docs/benchmarks.md).
 TFEW_HELLASWAG = (
     ("basic", "{{ctx}}|||{{answer_choices[label | int]}}"),
     ("prompt 1", "Can you pick the correct ending for the sentence: {{ctx}}|||{{answer_choices[label | int]}}"),

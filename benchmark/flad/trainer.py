@@ -1,6 +1,6 @@
 """The FLAD training loop: a plain PyTorch loop, short enough to read in one sitting.
 
-One optimizer update (flad.md, "Training loop (code)"):
+One optimizer update (docs/methods/flad-bandits.md):
 
     plan = strategy.plan(step, G, B)                      # which arm each micro-batch draws
     for each of the G micro-batches (one arm each):       # bandit methods

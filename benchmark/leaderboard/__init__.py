@@ -22,23 +22,27 @@ hyperparameters). Every number is computed from the records only:
   benchmark's targets, and a seed missing a target is left out (counted in the row).
 
 `python -m benchmark leaderboard [PATHS] [--output-dir DIR]` prints the Markdown and writes
-`leaderboard.md`, `leaderboard.csv` and a self-contained `leaderboard.html` (plots embedded).
+`leaderboard.md`, `leaderboard.csv` and a self-contained `leaderboard.html` (plots embedded, sortable and
+filterable tables, links to the records and MLflow runs). The terminal gets a compact table (≤ 120 columns).
 """
 
 # The package's public names, kept importable from `benchmark.leaderboard` as before the split.
 from ..records import write_text_atomic
-from .cli import add_leaderboard_parser, add_parser, cmd_leaderboard_full, default_paths, run_command, write_outputs
+from .cli import (
+    add_leaderboard_parser, add_parser, cmd_leaderboard_full, default_paths, mlflow_url, run_command, write_outputs,
+)
 from .csv_table import CSV_FIELDS, format_csv
 from .grouping import (
     benchmark_key, benchmark_labels, display_names, group_records, payload_hash, record_target, seed_units, unit_value,
     variant_key,
 )
 from .markdown_table import (
-    HEADERS, _ranks, _sorted_rows, benchmarks, effective_sort, format_compute, format_markdown, format_paired,
-    format_steps, format_tuning, table_cells,
+    HEADERS, Section, _ranks, _sorted_rows, benchmark_sections, benchmarks, effective_sort, format_compute,
+    format_markdown, format_paired, format_steps, format_tuning, table_cells, visible_columns,
 )
 from .metrics import AUTO, AUTO_BASELINES, BASELINE, LOWER_IS_BETTER, METRIC_ALIASES, METRICS, canonical_metric
 from .rows import leaderboard_rows
+from .terminal_table import format_terminal
 from .statistics import (
     curve_avg_ppl, final_validation_avg_ppl, mean_ci, paired_difference, paired_values, steps_to_target,
     steps_to_target_summary, summary, validation_curve,
@@ -46,10 +50,10 @@ from .statistics import (
 
 __all__ = [
     "AUTO", "AUTO_BASELINES", "BASELINE", "CSV_FIELDS", "HEADERS", "LOWER_IS_BETTER", "METRICS", "METRIC_ALIASES",
-    "add_leaderboard_parser", "add_parser", "benchmark_key", "benchmark_labels", "benchmarks", "canonical_metric",
+    "Section", "add_leaderboard_parser", "add_parser", "benchmark_key", "benchmark_sections", "benchmark_labels", "benchmarks", "canonical_metric",
     "cmd_leaderboard_full", "curve_avg_ppl", "default_paths", "display_names", "effective_sort",
     "final_validation_avg_ppl", "format_compute", "format_csv", "format_markdown", "format_paired", "format_steps",
-    "format_tuning", "group_records", "leaderboard_rows", "mean_ci", "paired_difference", "paired_values",
+    "format_terminal", "format_tuning", "group_records", "leaderboard_rows", "mean_ci", "mlflow_url", "paired_difference", "paired_values",
     "payload_hash", "record_target", "run_command", "seed_units", "steps_to_target", "steps_to_target_summary",
-    "summary", "table_cells", "unit_value", "validation_curve", "variant_key", "write_outputs", "write_text_atomic",
+    "summary", "table_cells", "unit_value", "validation_curve", "variant_key", "visible_columns", "write_outputs", "write_text_atomic",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from .csv_table import format_csv
 from .markdown_table import format_markdown
 from .metrics import AUTO, METRIC_ALIASES, METRICS
 from .rows import leaderboard_rows
+from .terminal_table import format_terminal
 
 default_paths = default_record_paths     # the name tables and older callers import
 
@@ -35,6 +37,10 @@ def add_leaderboard_parser(subparsers: Any) -> None:
     board.add_argument("--format", default="md,csv,html",
                        help="comma-separated subset of md,csv,html written to --output-dir (default: all)")
     board.add_argument("--no-plots", action="store_true", help="HTML without the figures (faster)")
+    board.add_argument("--mlflow-url", default=None,
+                       help="http(s) address of the MLflow server the runs were tracked on: the HTML links each "
+                            "record with an mlflow_run_id to <url>/#/runs/<id> (default: $MLFLOW_TRACKING_URI "
+                            "when it is http(s))")
 
 
 def cmd_leaderboard_full(args: argparse.Namespace) -> int:
@@ -49,23 +55,25 @@ def cmd_leaderboard_full(args: argparse.Namespace) -> int:
     bad = [f for f in formats if f not in ("md", "csv", "html")]
     if bad:
         raise ConfigError(f"--format: unknown format {bad[0]!r}; allowed: md, csv, html")
-    records = read_records(paths)
+    records = read_records(paths, getattr(args, "strict", False))
     rows = leaderboard_rows(records, args.baseline)
     if not rows:
         print("no completed result records found")
         return 1
-    markdown = format_markdown(rows, args.sort_by)
-    print(markdown)
+    print(format_terminal(rows, args.sort_by))     # the compact table; the files get the full one
     if args.output_dir:
-        written = write_outputs(rows, records, args.output_dir, formats, args.sort_by, plots=not args.no_plots)
+        written = write_outputs(rows, records, args.output_dir, formats, args.sort_by, plots=not args.no_plots,
+                                mlflow_url=mlflow_url(getattr(args, "mlflow_url", None)))
         for path in written:
             print(f"wrote {path}")
     return 0
 
 
 def write_outputs(rows: list[dict[str, Any]], records: list[dict[str, Any]], output_dir: Path,
-                  formats: list[str] = ("md", "csv", "html"), sort_by: str = "avg ppl", plots: bool = True) -> list[Path]:
-    """leaderboard.md / .csv / .html (those in `formats`) in output_dir; returns the paths written."""
+                  formats: list[str] = ("md", "csv", "html"), sort_by: str = "avg ppl", plots: bool = True,
+                  mlflow_url: str | None = None) -> list[Path]:
+    """leaderboard.md / .csv / .html (those in `formats`) in output_dir; returns the paths written. The HTML
+    links each row to its records (paths relative to output_dir) and, with `mlflow_url`, to its MLflow runs."""
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     if "md" in formats:
@@ -76,8 +84,22 @@ def write_outputs(rows: list[dict[str, Any]], records: list[dict[str, Any]], out
     if "html" in formats:
         from ..report_html import render_html
         written.append(write_text_atomic(output_dir / "leaderboard.html",
-                                         render_html(rows, records, sort_by, plots=plots)))
+                                         render_html(rows, records, sort_by, plots=plots, base_dir=output_dir,
+                                                     mlflow_url=mlflow_url)))
     return written
+
+
+def mlflow_url(explicit: str | None = None) -> str | None:
+    """The MLflow server's web address: --mlflow-url, else $MLFLOW_TRACKING_URI when it is http(s) (records
+    store only the run id; a sqlite or file store has no web address)."""
+    from ..config import ConfigError
+
+    url = explicit or os.environ.get("MLFLOW_TRACKING_URI") or ""
+    if not url.startswith(("http://", "https://")):
+        if explicit:
+            raise ConfigError(f"--mlflow-url: expected an http(s) address, got {explicit!r}")
+        return None
+    return url.rstrip("/")
 
 
 # The names the CLI dispatches on (same signature as the other command modules).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from .metrics import AUTO_BASELINES, LOWER_IS_BETTER, METRICS, canonical_metric
 
@@ -104,27 +104,64 @@ def benchmarks(rows: list[dict[str, Any]]) -> list[str]:
     return sorted({r.get("benchmark", r["task"]) for r in rows})
 
 
-def format_markdown(rows: list[dict[str, Any]], sort_by: str = "avg ppl") -> str:
-    """One table per benchmark, sorted by `sort_by`, with the rank under each ranking metric."""
+class Section(NamedTuple):
+    """One benchmark's table: its rows in display order, the columns worth showing, and their cells."""
+    bench: str
+    rows: list[dict[str, Any]]
+    baseline: str | None
+    sort_by: str
+    ranks: dict[str, dict[str, int]]
+    headers: list[str]          # the visible columns' headers (baseline named)
+    columns: list[int]          # their indices into HEADERS / table_cells
+    cells: list[list[str]]      # per row, the visible cells
+
+
+EMPTY_CELLS = frozenset({"—", "— / —", "(baseline)", ""})
+
+
+def visible_columns(cell_rows: list[list[str]]) -> list[int]:
+    """Indices of the columns with at least one informative cell (the first column always stays):
+    a column that is "—" on every row (FLAD: perplexities) says nothing."""
+    width = len(cell_rows[0]) if cell_rows else 0
+    return [i for i in range(width) if i == 0 or any(cells[i] not in EMPTY_CELLS for cells in cell_rows)]
+
+
+def benchmark_sections(rows: list[dict[str, Any]], sort_by: str = "avg ppl") -> list[Section]:
+    """The leaderboard's tables, one per benchmark, sorted by `sort_by`, always-empty columns left out."""
     sort_by = canonical_metric(sort_by)
-    out = []
+    sections = []
     for bench in benchmarks(rows):
         task_rows = _sorted_rows([r for r in rows if r.get("benchmark", r["task"]) == bench], sort_by)
         ranks = _ranks(task_rows)
         baseline = next((r["baseline"] for r in task_rows if r.get("baseline")), None)
-        out.append(f"### {bench} (sorted by {effective_sort(task_rows, sort_by)}; mean ± 95% CI over seeds)\n")
-        if baseline is None:
-            out.append(f"(no baseline runs ({' / '.join(AUTO_BASELINES)}) in this benchmark: no paired differences "
-                       "or steps-to-target)\n")
-        headers = [h.replace("baseline", baseline or "baseline") for h in HEADERS]
-        out.append("| " + " | ".join(headers) + " |")
-        out.append("|" + "---|" * len(headers))
-        for r in task_rows:
-            out.append("| " + " | ".join(table_cells(r, ranks)) + " |")
+        full = [table_cells(r, ranks) for r in task_rows]
+        columns = visible_columns(full)
+        headers = [HEADERS[i].replace("baseline", baseline or "baseline") for i in columns]
+        sections.append(Section(bench, task_rows, baseline, effective_sort(task_rows, sort_by), ranks, headers,
+                                columns, [[cells[i] for i in columns] for cells in full]))
+    return sections
+
+
+NO_BASELINE_NOTE = ("(no baseline runs ({}) in this benchmark: no paired differences or steps-to-target)\n"
+                    .format(" / ".join(AUTO_BASELINES)))
+FOOTNOTE = ("Metrics on the test split: avg ppl = unweighted mean of per-domain perplexities; "
+            "mean excess loss = mean over domains of loss − known floor (embedded benchmarks only). "
+            "Δ = paired difference over shared seeds (negative = lower than the baseline). Steps to target = "
+            "first evaluation step whose validation avg ppl ≤ the baseline's final one (same seed). "
+            "Columns empty for every row of a benchmark are left out.\n")
+
+
+def format_markdown(rows: list[dict[str, Any]], sort_by: str = "avg ppl") -> str:
+    """One table per benchmark, sorted by `sort_by`, with the rank under each ranking metric."""
+    out = []
+    for section in benchmark_sections(rows, sort_by):
+        out.append(f"### {section.bench} (sorted by {section.sort_by}; mean ± 95% CI over seeds)\n")
+        if section.baseline is None:
+            out.append(NO_BASELINE_NOTE)
+        out.append("| " + " | ".join(section.headers) + " |")
+        out.append("|" + "---|" * len(section.headers))
+        out += ["| " + " | ".join(cells) + " |" for cells in section.cells]
         out.append("")
     if rows:
-        out.append("Metrics on the test split: avg ppl = unweighted mean of per-domain perplexities; "
-                   "mean excess loss = mean over domains of loss − known floor (embedded benchmarks only). "
-                   "Δ = paired difference over shared seeds (negative = lower than the baseline). Steps to target = "
-                   "first evaluation step whose validation avg ppl ≤ the baseline's final one (same seed).\n")
+        out.append(FOOTNOTE)
     return "\n".join(out)

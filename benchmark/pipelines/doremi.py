@@ -17,12 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..config import RunConfig
 from ..runner import PreparedRun, execute, prepare_run
 from ..strategies import get_strategy_class
-from ..training.model import build_model
+from ..model_export import load_model_dir, record_model_dir
 
 PIPELINE_DEFAULTS = {"reference_weights": "proportional", "reference_steps_fraction": 1.0,
                      "proxy_steps_fraction": 1.0}
@@ -40,10 +38,9 @@ def _stage_config(config: RunConfig, name: str, strategy: str, hyperparameters: 
 
 def _cached_or_run(prepared: PreparedRun, stage_dir: Path, **kwargs: Any) -> dict[str, Any]:
     record_file = stage_dir / "records" / f"{prepared.config.run_id}.json"
-    model_file = stage_dir / "runs" / prepared.config.run_id / "final_model.pt"
-    if record_file.exists() and model_file.exists():
+    if record_file.exists():
         record = json.loads(record_file.read_text())
-        if record.get("status") == "completed":
+        if record.get("status") == "completed" and record_model_dir(stage_dir, record) is not None:
             record["_cached"] = True
             return record
     record, _ = execute(prepared, stage_dir, track=False, **kwargs)
@@ -69,9 +66,7 @@ def run_doremi(prepared: PreparedRun, output_dir: Path, **execute_kwargs: Any) -
     reference = prepare_run(_stage_config(config, "doremi-reference", reference_strategy, reference_hp,
                                           options["reference_steps_fraction"]), stage_dir)
     reference_record = _cached_or_run(reference, stage_dir, annotate={"pipeline_stage": "doremi-reference"}, **quiet)
-    reference_model = build_model(config.task["model"], prepared.data.vocab_size, config.seed)
-    reference_model.load_state_dict(torch.load(
-        stage_dir / "runs" / reference_record["run_id"] / "final_model.pt", weights_only=True))
+    reference_model, _ = load_model_dir(record_model_dir(stage_dir, reference_record))
 
     proxy = prepare_run(_stage_config(config, "doremi-proxy", "doremi-proxy", dict(config.recipe["hyperparameters"]),
                                       options["proxy_steps_fraction"]), stage_dir)

@@ -105,7 +105,7 @@ class MixingStrategy:
     # "microbatch": every micro-batch comes from one domain; "sample": each sequence's domain is
     # drawn independently (ordinary sample-level blending).
     granularity: ClassVar[str] = "sample"
-    # Optional hooks the trainer must provide (see DESIGN.md); methods needing none pay nothing.
+    # Optional hooks the trainer must provide (see docs/architecture.md, "Hooks"); methods needing none pay nothing.
     hooks: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:

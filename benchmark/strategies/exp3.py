@@ -1,6 +1,7 @@
 """Cumulative-reward bandits: the ODM repository's `exp3`, FLAD's EXP3-FLAD and UCB1-FLAD.
 
-Sources (facts in shared/reference/odm.md and flad.md; the released code was read for facts only):
+Sources (documented in docs/methods/exp3.md and docs/methods/flad-bandits.md; the released code was
+read for facts only):
 - `exp3`: github alon-albalak/online-data-mixing, `Exp3WeightUpdater` (megatron/data/data_sampling_utils.py).
 - `exp3-flad`, `ucb1-flad`: Albalak, Raffel, Wang, "Improving Few-Shot Generalization by Exploring
   and Exploiting Auxiliary Data", NeurIPS 2023, arXiv 2302.00674; github alon-albalak/FLAD
@@ -72,7 +73,7 @@ def _as_float64(vector: Any) -> Any:
 
 
 def flad_reward(aux_grad: Any, target_grad: Any, kind: str = "agg") -> float:
-    """FLAD's reward of an auxiliary gradient ∇a against the target gradient ∇T (flad.md, "Rewards").
+    """FLAD's reward of an auxiliary gradient ∇a against the target gradient ∇T (docs/methods/flad-bandits.md).
 
     ga:  R_GA  = cos(∇a, ∇T) ∈ [−1, 1] (0 when either gradient is zero).
     gms: R_GMS = (2‖∇a‖‖∇T‖ + 1e-8) / (‖∇a‖² + ‖∇T‖² + 1e-8) ∈ [0, 1] (the code's 1e-8 both places).
@@ -98,8 +99,8 @@ def flad_reward(aux_grad: Any, target_grad: Any, kind: str = "agg") -> float:
 class Exp3Strategy(WarmupBanditStrategy):
     """The ODM repository's cumulative EXP3, selectable there as method "exp3".
 
-    Taken from odm.md: only its one line on this method — "the same file also has a cumulative EXP3
-    (reward divided by 10 and by π)" — plus the shared mechanics it names for both ODM forms: a
+    Known from the ODM repository as a cumulative EXP3 whose reward is divided by 10 and by π
+    (docs/methods/exp3.md), plus the mechanics it shares with both ODM forms (docs/methods/odm.md): a
     warm-up that samples every sequence from the initial weights without updates, then one domain per
     micro-batch; ε_t = min{1/K, sqrt(ln K/(K·t))} with t = global optimizer step (warm-up included);
     one update per optimizer step for the domains drawn in it.
@@ -148,7 +149,7 @@ class Exp3Strategy(WarmupBanditStrategy):
 # -- FLAD ------------------------------------------------------------------------------------------
 @dataclass
 class FLADBanditStrategy(MixingStrategy):
-    """Options shared by EXP3-FLAD and UCB1-FLAD (arXiv 2302.00674; flad.md).
+    """Options shared by EXP3-FLAD and UCB1-FLAD (arXiv 2302.00674; docs/methods/flad-bandits.md).
 
     Arms are the auxiliary datasets only (the few-shot target is trained on every update by the
     trainer). One bandit round = one micro-batch from one arm; rewards arrive once per optimizer
@@ -193,7 +194,7 @@ class FLADBanditStrategy(MixingStrategy):
 @register_strategy("exp3-flad")
 @dataclass
 class Exp3FLADStrategy(FLADBanditStrategy):
-    """EXP3-FLAD (flad.md, "EXP3-FLAD").
+    """EXP3-FLAD (docs/methods/flad-bandits.md, "EXP3-FLAD").
 
     After each update, for each pulled arm a: R̂_a += r̃_a / π_a, where π_a is the policy's
     probability (the code divides by π even when it samples from softmax(π)) and r̃ is the reward,
@@ -286,7 +287,7 @@ def sample_softmax_of_one_hot(rng: np.random.Generator, chosen: int, num_arms: i
 @register_strategy("ucb1-flad")
 @dataclass
 class UCB1FLADStrategy(FLADBanditStrategy):
-    """UCB1-FLAD (flad.md, "UCB1-FLAD").
+    """UCB1-FLAD (docs/methods/flad-bandits.md, "UCB1-FLAD").
 
     Warm start (warm_start=true, as published; the code asserts it): R̂_a = the reward of arm a's
     first min(1000, size) examples at the pretrained weights, n_a = 1. The trainer supplies these

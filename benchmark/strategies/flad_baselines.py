@@ -1,7 +1,7 @@
 """FLAD's fixed-mixture baselines: Target-Only, Explore-Only, Exploit-Only.
 
 Source: Albalak, Raffel, Wang, arXiv 2302.00674, and github alon-albalak/FLAD
-(src/multirun_train_mixed.py); facts in shared/reference/flad.md, "Baselines". Here the target is
+(src/multirun_train_mixed.py); documented in docs/methods/flad-bandits.md, "Baselines". Here the target is
 one arm among `domains` (named by `target_arm`) and every sequence's arm is drawn independently
 (the code's mixed-dataset batches). The grid G ∈ {4, 16} is a training setting, not one of these.
 """
@@ -71,7 +71,7 @@ class ExploitOnlyStrategy(TargetArmStrategy):
 
     warm_start_rewards: one similarity per domain (the target's entry is ignored) or per auxiliary
     arm (domains minus the target, in order), computed once before training as in UCB1-FLAD's warm
-    start, by the trainer (hook "warm_start_rewards") with `reward` (flad.md: gradient alignment).
+    start, by the trainer (hook "warm_start_rewards") with `reward` (FLAD: gradient alignment).
     The target's logit is the maximum auxiliary similarity; after the softmax its probability is
     multiplied by target_ratio and the mixture renormalised (the code does the ratio "in
     probability space").

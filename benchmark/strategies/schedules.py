@@ -7,7 +7,7 @@
 - upsample-end: Blakeney et al., "Does your data spark joy? Performance gains from domain upsampling
   at the end of training" (arXiv 2406.03476): up-weight small, domain-specific datasets for the last
   10–20% of training.
-Facts: shared/reference/methods.md, "Static mixtures". All sample per sequence.
+Documented in docs/methods/static-and-schedules.md. All sample per sequence.
 """
 
 from __future__ import annotations

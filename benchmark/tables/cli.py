@@ -35,7 +35,7 @@ def run_command(args: argparse.Namespace) -> int:
     existing = [p for p in paths if p.exists()]
     if args.paths and len(existing) != len(paths):
         raise ConfigError(f"paths: not found: {', '.join(str(p) for p in paths if not p.exists())}")
-    records = read_records(existing)
+    records = read_records(existing, getattr(args, "strict", False))
     result = build_tables(records, args.output_dir, png=not args.no_png, odm=getattr(args, "odm_task", None))
     for table in result["tables"]:
         print(table.markdown())

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..yaml_io import safe_load
+
 
 def published_dir() -> Path:
     from ..paths import resource_dir
@@ -12,5 +14,4 @@ def published_dir() -> Path:
 
 
 def load_published(name: str) -> dict[str, Any]:
-    import yaml
-    return yaml.safe_load((published_dir() / name).read_text())
+    return safe_load((published_dir() / name).read_text())

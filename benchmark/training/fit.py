@@ -1,0 +1,102 @@
+"""Assemble one Lightning fit (model, data module, callbacks, trainer) and run it.
+
+The parts are built before training starts and kept on a `Fit`, so that whatever happens during
+training, the failure path can still read the curves and the mixture trajectory produced so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..interrupts import StopOnSignal
+from .checkpoints import AtomicCheckpointIO, StepCheckpoint, find_resume_checkpoint
+
+
+def quiet_lightning() -> None:
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*on_train_batch_end.*")
+
+
+@dataclass
+class FitOptions:
+    progress: bool = True
+    resume: bool = True
+    stop_after_steps: int | None = None   # end the session early (as a crash would), schedule unchanged
+    devices: int = 1
+    num_nodes: int = 1
+    accelerator: str = "cpu"
+    strategy: Any = "auto"
+    extra_callbacks: list[Any] = field(default_factory=list)
+
+
+def optimizer_settings(training: dict[str, Any]) -> dict[str, Any]:
+    return {"lr": training["lr"], "betas": training.get("betas", [0.9, 0.95]), "eps": training.get("eps", 1e-8),
+            "weight_decay": training.get("weight_decay", 0.1),
+            "warmup_fraction": training.get("warmup_fraction", 0.01),
+            "min_lr_ratio": training.get("min_lr_ratio", 0.1), "total_steps": training["steps"]}
+
+
+class Fit:
+    """Model + data module + callbacks + trainer of one run, built up front."""
+
+    def __init__(self, prepared: Any, run_dir: Path, options: FitOptions,
+                 reference_model: torch.nn.Module | None = None) -> None:
+        import lightning as L
+
+        from .callback import MixingCallback
+        from .datamodule import MixtureDataModule
+        from .model import build_model
+        from .module import MixingLanguageModel
+
+        config, data = prepared.config, prepared.data
+        training = config.task["training"]
+        if "reference_model" in prepared.strategy.hooks and reference_model is None:
+            raise ValueError(f"{config.recipe['strategy']} needs a frozen reference model (run it through its pipeline)")
+        quiet_lightning()
+        L.seed_everything(config.seed, verbose=False)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        model = build_model(config.task["model"], data.vocab_size, config.seed)
+        self.module = MixingLanguageModel(model, len(data.domains), optimizer_settings(training), reference_model)
+        grad_accum = training.get("grad_accum", 1)
+        self.datamodule = MixtureDataModule(data, prepared.strategy, training["batch_size"], grad_accum, config.seed)
+        self.callback = MixingCallback(data, training["steps"], training.get("eval_every", 100),
+                                       training.get("eval_batch_size", 64), training.get("log_every", 10))
+        self.checkpoint_dir = run_dir / "checkpoints"
+        self.checkpointer = StepCheckpoint(self.checkpoint_dir, training.get("checkpoint_every", 100))
+        self.options = options
+        self.seconds = 0.0
+        self.trainer = L.Trainer(
+            accelerator=options.accelerator, devices=options.devices, num_nodes=options.num_nodes,
+            strategy=options.strategy, plugins=[AtomicCheckpointIO()],
+            max_steps=min(options.stop_after_steps or training["steps"], training["steps"]),
+            max_epochs=1,  # one endless epoch of planned micro-batches; max_steps ends it
+            accumulate_grad_batches=grad_accum, gradient_clip_val=training.get("grad_clip", 1.0) or None,
+            callbacks=[self.callback, *options.extra_callbacks, self.checkpointer, StopOnSignal(self.checkpointer)],
+            logger=False, enable_progress_bar=options.progress, enable_checkpointing=False,
+            enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+            use_distributed_sampler=False, deterministic=True, precision=training.get("precision", "32-true"))
+
+    def run(self) -> None:
+        """Train, resuming from the newest intact checkpoint unless told to start fresh."""
+        resume = find_resume_checkpoint(self.checkpoint_dir) if self.options.resume else None
+        start = time.perf_counter()
+        try:
+            self.trainer.fit(self.module, datamodule=self.datamodule,
+                             ckpt_path=str(resume.path) if resume and resume.path else None)
+        finally:
+            self.seconds = time.perf_counter() - start
+
+    @property
+    def steps_done(self) -> int:
+        feeder = self.datamodule.feeder
+        return feeder.step - 1 if feeder else 0
