@@ -225,12 +225,12 @@ def run_one_configuration(args: argparse.Namespace, item: Any) -> tuple[dict, Pa
 
 
 def print_run_summary(args: argparse.Namespace, results: list[tuple[dict, Path]], seconds: float) -> None:
-    from .leaderboard import format_markdown, leaderboard_rows
+    from .leaderboard import format_terminal, leaderboard_rows
     from .tracking import tracking_uri, ui_hint
 
     records = [record for record, _ in results]
     print()
-    print(format_markdown(leaderboard_rows(records)))
+    print(format_terminal(leaderboard_rows(records)))
     print(f"{len(records)} run(s) in {seconds:.0f} s. Result records:")
     for record, path in results:
         mlflow = record.get("mlflow_run_id")

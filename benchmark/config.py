@@ -234,10 +234,38 @@ def resolve_mixture_reference(value: Any, task: dict[str, Any], field: str) -> A
     return value
 
 
+def _published_name(value: Any, task: dict[str, Any]) -> str | None:
+    if value == "task":
+        value = task["data"].get("initial_weights", "proportional")
+    return value.split(":", 1)[1] if isinstance(value, str) and value.startswith("published:") else None
+
+
+def published_mixture_notes(config: RunConfig, domains: list[str]) -> dict[str, Any]:
+    """For each hyperparameter that names a published mixture: the mixture, and the domains it
+    weights that this task lacks (dropped before renormalising) — recorded in the result record."""
+    notes = {}
+    for key, value in config.recipe["hyperparameters"].items():
+        name = _published_name(value, config.task)
+        if name is not None:
+            published = resolve_mixture_reference(value, config.task, key)
+            notes[key] = {"published": name, "dropped_domains": sorted(set(published) - set(domains)),
+                          "renormalised": bool(set(published) - set(domains))}
+    return notes
+
+
+def _resolve_hyperparameter(key: str, value: Any, task: dict[str, Any], domains: list[str]) -> Any:
+    """Named mixtures → mappings. A published mixture over domains this task lacks keeps only the
+    present ones (its documented renormalisation); a user's own mapping is checked in full."""
+    resolved = resolve_mixture_reference(value, task, key)
+    if _published_name(value, task) is not None:
+        resolved = {d: w for d, w in resolved.items() if d in domains}
+    return resolved
+
+
 def build_strategy(config: RunConfig, domains: list[str], sizes: list[float], strategy_seed: int) -> Any:
     """Instantiate the recipe's strategy for the task's domains; hyperparameter errors → ConfigError."""
     cls = get_strategy_class(config.recipe["strategy"])
-    params = {key: resolve_mixture_reference(value, config.task, key)
+    params = {key: _resolve_hyperparameter(key, value, config.task, domains)
               for key, value in config.recipe["hyperparameters"].items()}
     fields = {f.name for f in dataclasses.fields(cls)} - {"domains", "sizes", "seed", "history"}
     unknown = sorted(set(params) - fields)

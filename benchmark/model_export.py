@@ -20,6 +20,9 @@ def save_model_dir(model: Any, tokenizer: Any, directory: Path | str) -> Path:
     """Write `model` and `tokenizer` with `save_pretrained` into a temporary directory beside
     `directory`, then move it into place (replacing an older export): a reader never sees half a
     model, and a crash leaves at most a stray `.model.*` temporary directory."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()   # its per-shard bar would interleave with the run's own output
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))

@@ -58,6 +58,7 @@ def plot_avg_ppl_vs_steps(groups: dict[str, list[dict[str, Any]]], title: str, a
     fig = None
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    distinct_colours(ax, len(groups))
     plotted = []
     for label, runs in groups.items():
         steps, values = mean_curve(runs, curve_avg_ppl)
@@ -69,9 +70,8 @@ def plot_avg_ppl_vs_steps(groups: dict[str, list[dict[str, Any]]], title: str, a
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("validation average perplexity")
     if plotted and min(plotted) > 0 and max(plotted) / min(plotted) > 5:
-        from matplotlib.ticker import ScalarFormatter
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ScalarFormatter())
+        plain_log_ticks(ax.yaxis)
     if log_steps:
         log_step_axis(ax)
     ax.set_title(title)
@@ -79,6 +79,12 @@ def plot_avg_ppl_vs_steps(groups: dict[str, list[dict[str, Any]]], title: str, a
     if groups:
         ax.legend(fontsize=8)
     return fig if fig is not None else ax.figure
+
+
+def distinct_colours(ax: Any, count: int) -> None:
+    """More than 10 lines: 20 colours instead of matplotlib's 10, so no two methods share one."""
+    if count > 10:
+        ax.set_prop_cycle(color=[plt.cm.tab20(i) for i in [*range(0, 20, 2), *range(1, 20, 2)]])
 
 
 def front_loaded(steps: np.ndarray, values: np.ndarray) -> bool:
@@ -92,14 +98,19 @@ def front_loaded(steps: np.ndarray, values: np.ndarray) -> bool:
     return spread > 0 and float(early.max() - early.min()) > spread / 2
 
 
-def log_step_axis(ax: Any) -> None:
-    """A log-scale x axis labelled with plain step numbers (…, 50, 100, 200, 500, …)."""
+def plain_log_ticks(axis: Any) -> None:
+    """Ticks of a log-scale axis at 1, 2, 3, 5 × 10^k, labelled as plain numbers (50, 100, 200, …)."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def log_step_axis(ax: Any) -> None:
+    """A log-scale x axis labelled with plain step numbers."""
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    plain_log_ticks(ax.xaxis)
     if ax.get_xlabel() and "log" not in ax.get_xlabel():
         ax.set_xlabel(ax.get_xlabel() + " (log scale)")
 
@@ -168,6 +179,7 @@ def _domain_curves(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str,
         return None
     fig, axes = _panel_grid(len(domains), 5, (3.2, 2.6))
     for d, (domain, ax) in enumerate(zip(domains, axes)):
+        distinct_colours(ax, len(rows))
         for row in rows:
             steps, values = mean_curve(runs_of[row["method"]], lambda losses, d=d: math.exp(min(losses[d], 50.0)))
             if len(steps):
@@ -215,6 +227,93 @@ def _trajectories(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, 
                           10, 0.08, 0.96)
 
 
+TOP_ARMS = 5                  # FLAD mixture panels: at most this many arms besides the marked ones, then "other"
+ABOVE_UNIFORM = 1.5           # ... each with a mean mass at least this many times the uniform one
+OTHER_COLOUR = "#cfd3da"
+ROLE_LABEL = {"helpful": " (helpful)", "harmful": " (harmful)", "target": " (target)"}
+ROLE_HATCH = {"helpful": "///", "harmful": "xx"}
+ROLE_ORDER = {"helpful": 0, "target": 1, "harmful": 2}   # bands from the bottom, legend entries first
+
+
+def arm_groups(domains: list[str], weights: np.ndarray, roles: dict[str, str],
+               top: int = TOP_ARMS) -> list[tuple[str, np.ndarray]]:
+    """The bands of a FLAD mixture panel, bottom to top: the truly helpful arms, the target arm (mixed
+    methods), the harmful arms, the `top` other arms with the most mean mass (when clearly above uniform),
+    then "other" (the sum of the rest)."""
+    mean = weights.mean(axis=0)
+    special = sorted((i for i, d in enumerate(domains) if roles.get(d) in ROLE_ORDER),
+                     key=lambda i: ROLE_ORDER[roles[domains[i]]])
+    others = [int(i) for i in np.argsort(-mean, kind="stable")
+              if i not in special and mean[i] >= ABOVE_UNIFORM / len(domains)][:top]
+    rest = [i for i in range(len(domains)) if i not in special and i not in others]
+    groups = [(domains[i], weights[:, i]) for i in special + others]
+    return groups + ([("other", weights[:, rest].sum(axis=1))] if rest else [])
+
+
+def _arm_colours(arms: list[str], roles: dict[str, str]) -> dict[str, Any]:
+    """One colour per arm across a figure's panels: greens for helpful, reds for harmful, grey for "other"."""
+    def shades(cmap: Any, role: str) -> dict[str, Any]:
+        names = sorted(a for a in arms if roles.get(a) == role)
+        return dict(zip(names, cmap(np.linspace(0.45, 0.8, len(names)))))
+    palette = [plt.cm.tab20(i) for i in (0, 2, 8, 16, 18, 1, 3, 9, 12, 14, 17, 19, 10, 11, 13, 15)]
+    plain = sorted(a for a in arms if roles.get(a) not in ("helpful", "harmful", "target") and a != "other")
+    colours = {a: palette[i % len(palette)] for i, a in enumerate(plain)}
+    colours.update(shades(plt.cm.Greens, "helpful"))
+    colours.update(shades(plt.cm.Reds, "harmful"))
+    colours.update({a: "#2f4b7c" for a in arms if roles.get(a) == "target"})
+    return {**colours, "other": OTHER_COLOUR}
+
+
+def _arm_legend(colours: dict[str, Any], roles: dict[str, str]) -> tuple[list[Any], list[str]]:
+    from matplotlib.patches import Patch
+
+    order = sorted(colours, key=lambda a: (ROLE_ORDER.get(roles.get(a, ""), 3), a == "other", a))
+    labels = [a + ROLE_LABEL.get(roles.get(a, ""), "") for a in order]
+    handles = [Patch(facecolor=colours[a], hatch=ROLE_HATCH.get(roles.get(a, ""), ""), edgecolor="#1d2330",
+                     linewidth=0.3) for a in order]
+    return handles, labels
+
+
+def _flad_items(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]], target: str) -> list[tuple]:
+    """(method, steps, bands, roles) per row with a mixture trajectory on `target` (mean over split seeds)."""
+    from .leaderboard import record_target
+
+    items = []
+    for row in rows:
+        runs = [r for r in runs_of[row["method"]] if record_target(r) == target]
+        trajectory = mean_trajectory(runs)
+        if trajectory is not None:
+            roles = (runs[0].get("flad") or {}).get("arm_roles") or {}
+            domains, steps, weights = trajectory
+            items.append((row["method"], steps, arm_groups(domains, weights, roles), roles))
+    return items
+
+
+def _flad_mixtures(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]], target: str) -> Any | None:
+    """One panel per method: the sampling mass of the top arms on `target`, the truly helpful arms
+    (the benchmark's ground truth, record["flad"]["arm_roles"]) hatched in green, the rest as "other"."""
+    items = _flad_items(rows, runs_of, target)
+    if not items:
+        return None
+    roles = {arm: role for *_, item_roles in items for arm, role in item_roles.items()}
+    colours = _arm_colours(sorted({arm for _, _, bands, _ in items for arm, _ in bands}), roles)
+    fig, axes = _panel_grid(len(items), 4, (3.6, 2.5))
+    for ax, (name, steps, bands, _) in zip(axes, items):
+        polys = ax.stackplot(steps, [b for _, b in bands], colors=[colours[a] for a, _ in bands], step="post")
+        for poly, (arm, _) in zip(polys, bands):
+            poly.set_hatch(ROLE_HATCH.get(roles.get(arm, ""), ""))
+            poly.set_edgecolor("#1d2330" if roles.get(arm) in ROLE_HATCH else "face")
+            poly.set_linewidth(0.3)
+        ax.set_xlim(steps.min(), max(steps.max(), steps.min() + 1))
+        ax.set_ylim(0, 1)
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    title = (f"target {target}: sampling probability vs step (mean over split seeds)\nhatched: truly helpful (green) "
+             f"and harmful (red) arms of the benchmark's ground truth, then up to {TOP_ARMS} arms sampled over "
+             f"{ABOVE_UNIFORM:g}× uniform, then the rest")
+    return _finish_panels(fig, axes[0], title, 6, 0.12, 0.95, legend=_arm_legend(colours, roles))
+
+
 def _figure(fig: Any, caption: str) -> str:
     if fig is None:
         return ""
@@ -222,42 +321,67 @@ def _figure(fig: Any, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
+INTRO = ("Each row: mean ± 95% t confidence interval over seeds (test split). Δ is the paired difference against "
+         "the baseline over shared seeds. Steps to target: first evaluation step at which the validation average "
+         "perplexity reaches the baseline's final one. Average perplexity (ODM's metric) is dominated by "
+         "high-entropy domains: read it together with excess loss, worst-domain perplexity and downstream "
+         "accuracy. Bold: best mean per metric. Columns empty for every row are left out. The last column links "
+         "each row's result records (seed[:target])")
+
+
 def render_html(rows: list[dict[str, Any]], records: list[dict[str, Any]], sort_by: str = "avg ppl",
-                plots: bool = True, title: str = "Data-mixing benchmark leaderboard") -> str:
-    sort_by = canonical_metric(sort_by)
+                plots: bool = True, title: str = "Data-mixing benchmark leaderboard", base_dir: Path | None = None,
+                mlflow_url: str | None = None) -> str:
+    """The page: one section per benchmark. Record links are relative to `base_dir` (the folder the page is
+    written to; default: the working directory); `mlflow_url` (http(s)) adds links to the MLflow runs."""
     by_run_id = {r.get("run_id"): r for r in records if is_comparable(r)}
+    sections = benchmark_sections(rows, sort_by)
+    mlflow = f" and, where tracked, its MLflow run ({mlflow_url})" if mlflow_url else ""
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              f"<p class='note'>Generated {html.escape(time.strftime('%Y-%m-%d %H:%M:%S'))} from "
-             f"{len(by_run_id)} completed result record(s). Each row: mean ± 95% t confidence interval over seeds "
-             "(test split). Δ is the paired difference against the baseline over shared seeds. Steps to target: "
-             "first evaluation step at which the validation average perplexity reaches the baseline's final one. "
-             "Average perplexity (ODM's metric) is dominated by high-entropy domains: read it together with excess "
-             "loss, worst-domain perplexity and downstream accuracy. Bold: best mean per metric.</p>"]
-    for bench in benchmarks(rows):
-        task_rows = _sorted_rows([r for r in rows if r.get("benchmark", r["task"]) == bench], sort_by)
-        baseline = next((r["baseline"] for r in task_rows if r.get("baseline")), None)
-        runs_of = {r["method"]: [by_run_id[i] for i in r.get("run_ids", []) if i in by_run_id] for r in task_rows}
-        parts.append(f"<h2>{html.escape(bench)}</h2>")
-        if baseline is None:
-            parts.append(f"<p class='note'>No baseline runs ({html.escape(' / '.join(AUTO_BASELINES))}) in this "
-                         "benchmark: paired differences and "
-                         "steps-to-target are not available.</p>")
-        parts.append(_table(task_rows, baseline))
-        if plots:
-            parts.append("<h3>Final metrics</h3>")
-            parts.append(_figure(_bars(task_rows, runs_of), f"{bench}: metrics with 95% CI"))
-            if _has_val_curves(runs_of):
-                parts.append("<h3>Validation curves</h3>")
-                parts.append(_figure(plot_avg_ppl_vs_steps(runs_of, f"{bench}: validation average perplexity"),
-                                     f"{bench}: validation average perplexity vs step"))
-                parts.append(_figure(_domain_curves(task_rows, runs_of), f"{bench}: per-domain validation perplexity"))
-            parts.append("<h3>Mixture trajectories</h3>")
-            parts.append(_figure(_trajectories(task_rows, runs_of), f"{bench}: mixture trajectories"))
-        parts.append(_details(task_rows))
-    parts.append("</body></html>")
+             f"{len(by_run_id)} completed result record(s). {html.escape(INTRO + mlflow)}.</p>",
+             controls_html([s.bench for s in sections])]
+    for section in sections:
+        runs_of = {r["method"]: [by_run_id[i] for i in r.get("run_ids", []) if i in by_run_id] for r in section.rows}
+        parts.append(_section(section, runs_of, plots, base_dir, mlflow_url))
+    parts += [script_html(), "</body></html>"]
     return "\n".join(parts)
+
+
+def _section(section: Any, runs_of: dict[str, list[dict[str, Any]]], plots: bool, base_dir: Path | None,
+             mlflow_url: str | None) -> str:
+    """One benchmark: leaderboard, per-target (FLAD) and per-domain tables, figures, provenance."""
+    bench = html.escape(section.bench)
+    parts = [f'<section class="bench" data-bench="{bench}">', f"<h2>{bench}</h2>"]
+    if section.baseline is None:
+        parts.append(f"<p class='note'>No baseline runs ({html.escape(' / '.join(AUTO_BASELINES))}) in this "
+                     "benchmark: paired differences and steps-to-target are not available.</p>")
+    parts.append(leaderboard_table(section, runs_of, base_dir, mlflow_url))
+    for heading, table in (("Per-target test accuracy", flad_target_table(section.rows, runs_of)),
+                           ("Per-domain final metrics", domain_table(section.rows, runs_of))):
+        if table:
+            parts += [f"<h3>{heading}</h3>", table]
+    if plots:
+        parts += _plots(section.bench, section.rows, runs_of)
+    parts += [_details(section.rows), "</section>"]
+    return "\n".join(parts)
+
+
+def _plots(bench: str, task_rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> list[str]:
+    parts = ["<h3>Final metrics</h3>", _figure(_bars(task_rows, runs_of), f"{bench}: metrics with 95% CI")]
+    if _has_val_curves(runs_of):
+        log_steps = _curves_front_loaded(runs_of)
+        parts += ["<h3>Validation curves</h3>",
+                  _figure(plot_avg_ppl_vs_steps(runs_of, f"{bench}: validation average perplexity",
+                                                log_steps=log_steps), f"{bench}: validation average perplexity vs step"),
+                  _figure(_domain_curves(task_rows, runs_of, log_steps), f"{bench}: per-domain validation perplexity")]
+    parts.append("<h3>Mixture trajectories</h3>")
+    targets = sorted({t for row in task_rows for t in row.get("targets") or []})
+    if not targets:
+        return parts + [_figure(_trajectories(task_rows, runs_of), f"{bench}: mixture trajectories")]
+    return parts + [_figure(_flad_mixtures(task_rows, runs_of, t), f"{bench}: mixture on target {t}") for t in targets]
 
 
 def _details(task_rows: list[dict[str, Any]]) -> str:

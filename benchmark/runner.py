@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .config import RunConfig, build_strategy
+from .config import RunConfig, build_strategy, published_mixture_notes
 from .data.pretrain_task import PretrainData, build_task_data
 from .evaluation.downstream import run_lm_eval
 from .evaluation.per_domain import evaluate_per_domain, summarize_losses
@@ -98,7 +98,8 @@ def build_record(prepared: PreparedRun, datamodule: Any, callback: Any, metrics:
         "git_commit": git_commit(),
         "data_manifest": data.manifest,
         "curves": callback.curves,
-        "mixture": {"domains": data.domains, **trajectory},
+        "mixture": {"domains": data.domains, **trajectory,
+                    "published_mixtures": published_mixture_notes(config, data.domains)},
         "final": metrics,
         "downstream": downstream,
         "sampling": {"epochs_per_domain": dict(zip(data.domains, feeder.epochs_per_domain())) if feeder else {}},

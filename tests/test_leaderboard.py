@@ -17,7 +17,9 @@ import pytest
 from scipy import stats
 
 from benchmark.config import ConfigError
-from benchmark.leaderboard import cmd_leaderboard_full, format_csv, format_markdown, leaderboard_rows
+from benchmark.leaderboard import (
+    cmd_leaderboard_full, format_csv, format_markdown, format_terminal, leaderboard_rows, mlflow_url,
+)
 from benchmark.records import SCHEMA_VERSION, load_records
 
 DOMAINS = ["web", "code", "noise"]
@@ -61,7 +63,8 @@ def make_record(task: str, method: str, seed: int, known: dict, *, strategy: str
     curve = known["curve"][i]
     val_loss = [[math.log(v)] * len(DOMAINS) for v in curve]       # equal domains: avg ppl = value
     test = {"avg_ppl": known["avg"][i], "worst_ppl": known["worst"][i], "worst_domain": "noise",
-            "mean_loss": 3.0, "mean_excess_loss": known["excess"][i]}
+            "mean_loss": 3.0, "mean_excess_loss": known["excess"][i],
+            **{f"ppl/{d}": known["avg"][i] * (k + 1) / 2 for k, d in enumerate(DOMAINS)}}
     weights = [[1 / len(DOMAINS)] * len(DOMAINS), [0.5, 0.3, 0.2], [0.4, 0.3, 0.3]]
     variant = variant or {}
     digest = hashlib.sha256(json.dumps([task, method, variant, steps, model], sort_keys=True).encode()).hexdigest()
@@ -123,9 +126,12 @@ def first_step_at_or_below(curve, target):
     return next((s for s, v in zip(EVAL_STEPS, curve) if v <= target), None)
 
 
+MAIN_BENCH = "embedded-pretrain [30"
+
+
 def main_rows(store):
     rows = leaderboard_rows(load_records([store]))
-    return {r["method"]: r for r in rows if r["benchmark"].startswith("embedded-pretrain [30")}, rows
+    return {r["method"]: r for r in rows if r["benchmark"].startswith(MAIN_BENCH)}, rows
 
 
 def test_every_number_traces_to_the_records(store):
@@ -208,9 +214,11 @@ def test_old_api_still_works_for_run_output(store):
 
 def test_command_writes_md_csv_html(store, tmp_path, capsys):
     args = Namespace(paths=[store], sort_by="avg ppl", baseline="uniform", output_dir=tmp_path / "board",
-                     format="md,csv", no_plots=True)
+                     format="md,csv", no_plots=True, mlflow_url=None)
     assert cmd_leaderboard_full(args) == 0
-    assert "odm-code-tuned" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "odm-code-tuned" in out and "sweep-trial×8" not in out      # the compact table; files get the full one
+    assert max(len(line) for line in out.splitlines()) <= 120
     assert (tmp_path / "board" / "leaderboard.md").read_text().startswith("# Leaderboard")
     assert (tmp_path / "board" / "leaderboard.csv").exists() and not (tmp_path / "board" / "leaderboard.html").exists()
     with pytest.raises(ConfigError, match="paths: not found"):
@@ -240,8 +248,12 @@ def flad_record(method: str, seed: int, target: str, acc: float) -> dict:
     return record
 
 
+def flad_records_of(table: dict) -> list[dict]:
+    return [flad_record(m, s, t, a) for m, seeds in table.items() for s, accs in seeds.items() for t, a in accs.items()]
+
+
 def test_flad_records_average_targets_per_seed_and_pair_with_explore_only(tmp_path):
-    records = [flad_record(m, s, t, a) for m, seeds in FLAD_ACC.items() for s, accs in seeds.items() for t, a in accs.items()]
+    records = flad_records_of(FLAD_ACC)
     rows = {r["method"]: r for r in leaderboard_rows(load_records([write_store(tmp_path, records)]))}
     assert {r["benchmark"] for r in rows.values()} == {"embedded-flad"}     # one comparison, targets pooled
     explore, exp3, target_only = rows["explore-only"], rows["exp3-flad"], rows["target-only"]
@@ -260,3 +272,37 @@ def test_flad_records_average_targets_per_seed_and_pair_with_explore_only(tmp_pa
     markdown = format_markdown(list(rows.values()))
     assert "| target-only | 1 × 2 targets (1 incomplete left out) |" in markdown
     assert f"{d_mean:+.4g} ± {d_half:.3g} (n=3)" in markdown
+
+
+def test_always_empty_columns_are_left_out(tmp_path):
+    """FLAD benchmarks have no perplexities: their Markdown has no perplexity, excess or steps columns."""
+    records = flad_records_of(FLAD_ACC)
+    header = format_markdown(leaderboard_rows(load_records([write_store(tmp_path, records)]))).splitlines()[2]
+    assert header.startswith("| method | seeds | downstream acc | Δ downstream acc vs explore-only (paired) |")
+    for gone in ("avg ppl", "mean excess loss", "worst-domain ppl", "steps to", "rank"):
+        assert gone not in header
+
+
+def test_terminal_table_fits_120_columns(store):
+    _, rows = main_rows(store)
+    for row in rows:                                   # long variant names are cut, not wrapped
+        row["method"] += " (alpha=0.3, reward=a-very-long-reward-name)"
+    text = format_terminal(rows)
+    assert max(len(line) for line in text.splitlines()) <= 120
+    header = next(line for line in text.splitlines() if line.startswith("| method"))
+    for column in ("avg ppl", "Δ ppl", "steps to base", "excess loss", "worst ppl"):
+        assert column in header
+    odm = next(r for r in rows if r["method"].startswith("odm-code (") and r["benchmark"].startswith(MAIN_BENCH))
+    assert f"| {odm['avg ppl']['mean']:.4g}±{odm['avg ppl']['ci95']:.2g} " in text     # compact mean±ci cells
+
+
+def test_mlflow_url_from_argument_or_environment(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert mlflow_url(None) is None
+    assert mlflow_url("http://mlflow.example:5000/") == "http://mlflow.example:5000"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    assert mlflow_url(None) is None                    # a database has no web address
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://tracking.example")
+    assert mlflow_url(None) == "https://tracking.example"
+    with pytest.raises(ConfigError, match="--mlflow-url"):
+        mlflow_url("sqlite:///mlflow.db")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,22 @@ def silence_lm_eval() -> None:
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
 
 
+def _quiet_git_hash() -> str | None:
+    try:
+        out = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _quiet_git_lookup() -> None:
+    """lm-eval asks git for a commit with stderr attached to the terminal, so every evaluation run
+    outside a git checkout prints `fatal: not a git repository`; ask quietly instead."""
+    import lm_eval.evaluator
+
+    lm_eval.evaluator.get_git_commit_hash = _quiet_git_hash
+
+
 def quiet_simple_evaluate(model: Any, tasks: list[str], task_manager: Any, seed: int, **kwargs: Any) -> dict[str, Any]:
     """lm-eval's `simple_evaluate`, seeded everywhere, without its progress bars and log chatter
     (they ignore TQDM_DISABLE and go to stderr; errors still raise)."""
@@ -27,6 +44,7 @@ def quiet_simple_evaluate(model: Any, tasks: list[str], task_manager: Any, seed:
 
     silence_lm_eval()
     datasets.disable_progress_bars()
+    _quiet_git_lookup()
     with contextlib.redirect_stderr(io.StringIO()):
         return simple_evaluate(model=model, tasks=tasks, task_manager=task_manager, random_seed=seed,
                                numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,

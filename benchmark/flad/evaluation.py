@@ -93,17 +93,32 @@ def t0_rank_lm_class() -> type:
     return T0RankLM
 
 
-def write_task(directory: Path, task_name: str, docs: list[Any], protocol: str) -> Path:
-    """JSONL documents + the protocol's task YAML (tasks/lm_eval/flad/<protocol>.yaml) with the
-    name and absolute data path filled in. Returns the directory (lm-eval's include path)."""
+def lm_eval_task_name(task: str, target: str, protocol: str) -> str:
+    """e.g. flad_embedded_flad_tgt_a_t0_rank (the shipped task files use the same names)."""
+    return f"flad_{task.replace('-', '_')}_{target}_{protocol}"
+
+
+def task_yaml(task_name: str, protocol: str, test_file: str, include: str | None = None) -> str:
+    """A task file that includes the protocol's template (tasks/lm_eval/flad/<protocol>.yaml, by
+    absolute path unless `include` is given); `test_file` is absolute, or relative to
+    tasks/lm_eval/ (see tasks/lm_eval/local_json.py)."""
     check_protocol(protocol)
-    directory.mkdir(parents=True, exist_ok=True)
-    data = directory / f"{task_name}.jsonl"
-    data.write_text("".join(json.dumps(d.as_doc() if hasattr(d, "as_doc") else d) + "\n" for d in docs))
-    template = yaml.safe_load((resource_dir("tasks") / "lm_eval" / "flad" / f"{protocol}.yaml").read_text())
-    template["task"] = task_name
-    template["dataset_kwargs"]["data_files"]["test"] = str(data.resolve())
-    (directory / f"{task_name}.yaml").write_text(yaml.safe_dump(template, sort_keys=False))
+    template = resource_dir("tasks") / "lm_eval" / "flad" / f"{protocol}.yaml"
+    return yaml.safe_dump({"include": include or str(template.resolve()), "task": task_name,
+                           "dataset_kwargs": {"data_files": {"test": test_file}}}, sort_keys=False)
+
+
+def write_docs(path: Path, docs: list[Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(d.as_doc() if hasattr(d, "as_doc") else d) + "\n" for d in docs))
+    return path
+
+
+def write_task(directory: Path, task_name: str, docs: list[Any], protocol: str) -> Path:
+    """JSONL documents + a task YAML naming them by absolute path. Returns the directory (lm-eval's
+    include path)."""
+    data = write_docs(directory / f"{task_name}.jsonl", docs)
+    (directory / f"{task_name}.yaml").write_text(task_yaml(task_name, protocol, str(data.resolve())))
     return directory
 
 

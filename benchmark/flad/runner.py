@@ -25,10 +25,11 @@ import torch
 from ..config import (ConfigError, RunConfig, _merge, apply_overrides, build_strategy, check_applies_to,
                       load_recipe, load_task, validate_training)
 from ..offline import go_offline
+from ..model_export import relative_model_dir, run_model_dir, save_model_dir
 from ..records import SCHEMA_VERSION, git_commit, package_versions, record_path, write_json_atomic
 from .arms import PAPER_SPLIT_SEEDS, T0_HELD_OUT, TargetSpec, arm_list, p3_prefix, resolve_targets
 from .data import MAX_EXAMPLES_PER_ARM, Arm, TargetData, arm_configs, load_arm, load_target, manifest_hash
-from .evaluation import PROTOCOLS, lm_eval_accuracy, lm_eval_builtin_accuracy
+from .evaluation import PROTOCOLS, lm_eval_accuracy, lm_eval_builtin_accuracy, lm_eval_task_name
 from .models import ModelBundle, embedded_base_model, hub_model
 from .trainer import TARGET_ARM, FladLoop, LoopSettings
 
@@ -297,7 +298,7 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
                                                       evaluation.get("batch_size", 64), config.seed)
             continue
         docs = target.test if p == "t0_rank" else target.test_fixed
-        task_name = f"flad_{config.task_name.replace('-', '_')}_{target_name}_{p}"
+        task_name = lm_eval_task_name(config.task_name, target_name, p)
         res = lm_eval_accuracy(bundle, docs, p, task_name, work, evaluation.get("batch_size", 64), config.seed)
         res.pop("scores")
         by_protocol[p] = res
@@ -361,6 +362,9 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
         "compute": {"steps": result.steps_done, "train_tokens": result.train_tokens, "extra_runs": extra_runs},
         "created_unix": time.time(),
     }
+    # the best-on-validation weights (restored by the loop), for transformers and the lm_eval CLI
+    record["model_dir"] = relative_model_dir(output_dir, save_model_dir(
+        bundle.model, bundle.tokenizer, run_model_dir(output_dir, config.run_id)))
     write_json_atomic(record_path(output_dir / "records", f"{config.run_id}"), record)
     return record
 

@@ -49,11 +49,13 @@ from .statistics import (
 )
 
 __all__ = [
-    "AUTO", "AUTO_BASELINES", "BASELINE", "CSV_FIELDS", "HEADERS", "LOWER_IS_BETTER", "METRICS", "METRIC_ALIASES",
-    "Section", "add_leaderboard_parser", "add_parser", "benchmark_key", "benchmark_sections", "benchmark_labels", "benchmarks", "canonical_metric",
-    "cmd_leaderboard_full", "curve_avg_ppl", "default_paths", "display_names", "effective_sort",
-    "final_validation_avg_ppl", "format_compute", "format_csv", "format_markdown", "format_paired", "format_steps",
-    "format_terminal", "format_tuning", "group_records", "leaderboard_rows", "mean_ci", "mlflow_url", "paired_difference", "paired_values",
-    "payload_hash", "record_target", "run_command", "seed_units", "steps_to_target", "steps_to_target_summary",
-    "summary", "table_cells", "unit_value", "validation_curve", "variant_key", "visible_columns", "write_outputs", "write_text_atomic",
+    "add_leaderboard_parser", "add_parser", "AUTO", "AUTO_BASELINES", "BASELINE", "benchmark_key",
+    "benchmark_labels", "benchmark_sections", "benchmarks", "canonical_metric", "cmd_leaderboard_full",
+    "CSV_FIELDS", "curve_avg_ppl", "default_paths", "display_names", "effective_sort",
+    "final_validation_avg_ppl", "format_compute", "format_csv", "format_markdown", "format_paired",
+    "format_steps", "format_terminal", "format_tuning", "group_records", "HEADERS", "leaderboard_rows",
+    "LOWER_IS_BETTER", "mean_ci", "METRIC_ALIASES", "METRICS", "mlflow_url", "paired_difference",
+    "paired_values", "payload_hash", "record_target", "run_command", "Section", "seed_units", "steps_to_target",
+    "steps_to_target_summary", "summary", "table_cells", "unit_value", "validation_curve", "variant_key",
+    "visible_columns", "write_outputs", "write_text_atomic",
 ]

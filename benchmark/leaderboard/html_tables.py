@@ -196,12 +196,15 @@ def _domain_stat(runs: list[dict[str, Any]], domain: str) -> dict[str, Any] | No
     return summary([float(v) for v in values]) if values and all(v is not None for v in values) else None
 
 
-def _stat_cell(stat: dict[str, Any] | None, best: bool, digits: str = ".4g") -> Cell:
+def _stat_cell(stat: dict[str, Any] | None, best: bool, digits: str = ".4g", inline: bool = False) -> Cell:
+    """mean, its spread (95% CI, else std) on hover or, `inline`, after it."""
     if stat is None:
         return text_cell("—", "")
     spread = stat.get("ci95", stat.get("std"))
-    title = f' title="± {spread:.3g}"' if spread is not None and not math.isnan(spread) else ""
-    return Cell(f"<span{title}>{format(stat['mean'], digits)}</span>", stat["mean"], "best" if best else "")
+    has_spread = spread is not None and not math.isnan(spread)
+    text = format(stat["mean"], digits) + (f" ± {format(spread, digits)}" if inline and has_spread else "")
+    title = f' title="± {spread:.3g}"' if has_spread and not inline else ""
+    return Cell(f"<span{title}>{html.escape(text)}</span>", stat["mean"], "best" if best else "")
 
 
 def domain_table(task_rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, Any]]]) -> str:
@@ -242,13 +245,16 @@ def flad_target_table(task_rows: list[dict[str, Any]], runs_of: dict[str, list[d
         if stats is None:
             continue
         uniform = uniform or (stats.get("helpful_mass") or {}).get("uniform")
-        cells = [_stat_cell(stats["avg"] if stats["avg"]["mean"] is not None else None, False, ".1f")]
-        cells += [_stat_cell(stats["per_target"].get(t), False, ".1f") for t in targets]
+        cells = [_stat_cell(stats["avg"] if stats["avg"]["mean"] is not None else None, False, ".1f", inline=True)]
+        cells += [_stat_cell(stats["per_target"].get(t), False, ".1f", inline=True) for t in targets]
         rows.append(Row([text_cell(row["method"]), *cells, _mass_text(stats.get("helpful_mass"))], filter_text(row)))
+    if not rows:
+        return ""
     _bold_best(rows, range(1, len(targets) + 2))
     mass = f"helpful mass, late: policy / drawn (uniform {100 * uniform:.1f}%)" if uniform else "helpful mass"
     return table_html(["method", "avg over targets (%)", *[f"{t} (%)" for t in targets], mass], rows,
-                      caption="test accuracy per target, mean over split seeds (hover: ± std); bold: highest")
+                      caption="test accuracy (%) per target, mean ± std over split seeds (as the FLAD paper reports); "
+                              "bold: highest")
 
 
 def _bold_best(rows: list[Row], columns: Any) -> None:

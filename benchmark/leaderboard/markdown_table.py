@@ -119,11 +119,11 @@ class Section(NamedTuple):
 EMPTY_CELLS = frozenset({"—", "— / —", "(baseline)", ""})
 
 
-def visible_columns(cell_rows: list[list[str]]) -> list[int]:
+def visible_columns(cell_rows: list[list[str]], empty: frozenset[str] = EMPTY_CELLS) -> list[int]:
     """Indices of the columns with at least one informative cell (the first column always stays):
     a column that is "—" on every row (FLAD: perplexities) says nothing."""
     width = len(cell_rows[0]) if cell_rows else 0
-    return [i for i in range(width) if i == 0 or any(cells[i] not in EMPTY_CELLS for cells in cell_rows)]
+    return [i for i in range(width) if i == 0 or any(cells[i] not in empty for cells in cell_rows)]
 
 
 def benchmark_sections(rows: list[dict[str, Any]], sort_by: str = "avg ppl") -> list[Section]:

@@ -7,10 +7,11 @@ import math
 import textwrap
 from typing import Any, Callable
 
-from .markdown_table import FOOTNOTE, NO_BASELINE_NOTE, benchmark_sections, visible_columns
+from .markdown_table import EMPTY_CELLS, FOOTNOTE, NO_BASELINE_NOTE, benchmark_sections, visible_columns
 
 WIDTH = 120
 METHOD_WIDTH = 26
+BASELINE_CELL = "base"          # the baseline's own paired / steps cells
 
 
 def _compact(value: dict[str, Any] | None, signed: bool = False) -> str:
@@ -22,13 +23,13 @@ def _compact(value: dict[str, Any] | None, signed: bool = False) -> str:
 
 
 def _paired(row: dict[str, Any], column: str) -> str:
-    return "base" if row.get("is_baseline") else _compact((row.get("paired") or {}).get(column), signed=True)
+    return BASELINE_CELL if row.get("is_baseline") else _compact((row.get("paired") or {}).get(column), signed=True)
 
 
 def _steps(row: dict[str, Any]) -> str:
     target = row.get("steps_to_target")
     if row.get("is_baseline") or target is None:
-        return "base" if row.get("is_baseline") else "—"
+        return BASELINE_CELL if row.get("is_baseline") else "—"
     if not target["reached"]:
         return f"none (0/{target['n']})"
     saved = f" ({100 * (target['fraction'] - 1):+.0f}%)" if target["fraction"] is not None else ""
@@ -50,11 +51,11 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("n", _seeds),
     ("avg ppl", lambda r: _compact(r["avg ppl"])),
     ("Δ ppl", lambda r: _paired(r, "avg ppl")),
+    ("steps to base", _steps),
     ("excess loss", lambda r: _compact(r["mean excess loss"])),
+    ("worst ppl", lambda r: _compact(r["worst-domain ppl"])),
     ("acc", lambda r: _compact(r["downstream acc"])),
     ("Δ acc", lambda r: _paired(r, "downstream acc")),
-    ("worst ppl", lambda r: _compact(r["worst-domain ppl"])),
-    ("steps to base", _steps),
 ]
 
 
@@ -78,7 +79,7 @@ def format_terminal(rows: list[dict[str, Any]], sort_by: str = "avg ppl", width:
     out = []
     for section in benchmark_sections(rows, sort_by):
         full = [[cell(r) for _, cell in COLUMNS] for r in section.rows]
-        keep = visible_columns(full)
+        keep = visible_columns(full, EMPTY_CELLS | {BASELINE_CELL})
         headers = [COLUMNS[i][0] for i in keep]
         out.append(f"### {section.bench} (sorted by {section.sort_by}; mean±95% CI over seeds; "
                    f"baseline: {section.baseline or 'none'})")
@@ -87,6 +88,7 @@ def format_terminal(rows: list[dict[str, Any]], sort_by: str = "avg ppl", width:
         out += _fit(headers, [[cells[i] for i in keep] for cells in full], width)
         out.append("")
     if rows:
-        note = FOOTNOTE.strip() + " The full table (paired n, compute, tuning, timing) is leaderboard.md (leaderboard --output-dir)."
+        note = FOOTNOTE.strip() + (" The full table (paired n, compute, tuning, timing) is leaderboard.md "
+                                   "(leaderboard --output-dir).")
         out.append(textwrap.fill(note, width))
     return "\n".join(out)

@@ -71,13 +71,14 @@ def resolve_explicit_weights(domains: list[str], weights: dict[str, float], norm
                              field_name: str = "weights") -> np.ndarray:
     """Validate a {domain: weight} mapping against the task's domains and return a distribution.
 
-    Published mixtures (e.g. The Pile Weights) are renormalised over the domains present when
-    `normalize` is set; otherwise they must cover every domain and sum to 1.
+    Every named domain must be one of the task's. With `normalize` the weights are rescaled to sum
+    to 1 (published mixtures arrive already restricted to the task's domains, see
+    `config.published_mixture_notes`); otherwise they must cover every domain and sum to 1.
     """
     if not isinstance(weights, dict) or not weights:
         raise StrategyConfigError(f"{field_name}: a non-empty mapping domain -> weight is required")
     unknown = sorted(set(weights) - set(domains))
-    if unknown and not normalize:
+    if unknown:  # a typo must never be dropped silently (published mixtures are restricted before)
         raise StrategyConfigError(
             f"{field_name}: unknown domain(s) {unknown}; allowed: {domains}")
     for name, value in weights.items():

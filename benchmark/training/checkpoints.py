@@ -28,8 +28,15 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 KEEP = 2  # the newest checkpoint and the one before it
 _NAME = re.compile(r"^step-(\d{8})\.ckpt$")
 # Fault injection for the fault-tolerance tests: "kill" (SIGKILL half-way through writing the
-# bytes) or "enospc" (the write fails as on a full disk). Read at each save.
+# bytes) or "enospc" (the write fails as on a full disk), optionally ":STEP" for one save only.
 FAULT_ENV = "BENCHMARK_INJECT_CHECKPOINT_FAULT"
+
+
+def _injected_fault(path: Path) -> str:
+    kind, _, step = os.environ.get(FAULT_ENV, "").partition(":")
+    if path.suffix != ".ckpt" or (step and path.name != checkpoint_name(int(step))):
+        return ""
+    return kind
 
 
 class CheckpointError(RuntimeError):
@@ -60,7 +67,7 @@ def _fsync_dir(directory: Path) -> None:
 def _write_durably(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, fsync, rename; never leaves a torn `path`."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fault = os.environ.get(FAULT_ENV, "") if path.suffix == ".ckpt" else ""
+    fault = _injected_fault(path)
     try:
         with open(tmp, "wb") as handle:
             if fault == "enospc":
