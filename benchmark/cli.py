@@ -27,12 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
                          description="With no arguments: the embedded default comparisons — several methods "
                                      f"on {DEFAULT_TASK} (seed 0) and on {DEFAULT_FLAD_TASK} (split seed 42, "
                                      "the task's default targets).")
-    run.add_argument("--task", default=None, help=f"benchmark task (default: {DEFAULT_TASK}); see `list`")
+    run.add_argument("--task", default=None, help=f"benchmark task (default: {DEFAULT_TASK}): a name (see `list`) "
+                     "or a path to a task YAML file")
     run.add_argument("--target", default=None,
                      help="FLAD tasks: a target, comma-separated targets, or 'all' (default: the task's "
                           "default_targets, else all)")
-    run.add_argument("--method", action="append", help="method recipe (repeat or comma-separate); "
-                     "default: the task's default comparison")
+    run.add_argument("--method", action="append", help="method recipe: a name or a path to a recipe YAML file "
+                     "(repeat or comma-separate); default: the task's default comparison")
     run.add_argument("--seed", type=seed_list, default=None,
                      help="seed or comma-separated seeds (default: 0; FLAD tasks: the task's split seeds)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -103,9 +104,7 @@ def cmd_list() -> int:
 def cmd_prepare(args: argparse.Namespace) -> int:
     from .data.pile import prepare_from_cli
 
-    task = load_task(args.task) if args.task in task_names() else None
-    if task is None:
-        raise ConfigError(f"task: unknown task {args.task!r}; allowed: {', '.join(task_names())}")
+    task = load_task(args.task)
     if task.get("data", {}).get("builder") != "pile_odm":
         raise ConfigError(f"task: {args.task!r} generates its data at run time; nothing to prepare "
                           "(prepare applies to the pile-odm tasks)")
@@ -128,11 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """One task, or with neither --task nor --method the default comparisons of both families."""
     defaults = args.task is None and not args.method
     tasks = [DEFAULT_TASK, DEFAULT_FLAD_TASK] if defaults else [args.task or DEFAULT_TASK]
-    for name in tasks:
-        if name not in task_names():
-            raise ConfigError(f"task: unknown task {name!r}; allowed: {', '.join(task_names())}")
-    for name in tasks:
-        task = load_task(name)
+    loaded = [(name, load_task(name)) for name in tasks]   # an unknown task fails before any run
+    for name, task in loaded:
         run_task = run_flad_task if task.get("family") == "flad" else run_pretrain_task
         status = run_task(args, name, task, defaults)
         if status:
@@ -151,7 +147,7 @@ def run_flad_task(args: argparse.Namespace, name: str, task: dict, defaults: boo
     records = run_flad(name, methods, seeds=seeds, targets=targets, overrides=args.overrides,
                        output_dir=args.output_dir, quick=args.quick,
                        device={"gpu": "cuda", "cpu": "cpu"}.get(args.accelerator),
-                       track=not args.no_tracking, tracking_uri=args.tracking_uri)
+                       track=not args.no_tracking, tracking_uri=args.tracking_uri, progress=not args.no_progress)
     print()
     print(format_flad_table(flad_table(records)))
     print(f"{len(records)} FLAD run(s); records under {args.output_dir / 'records'}")
@@ -160,6 +156,7 @@ def run_flad_task(args: argparse.Namespace, name: str, task: dict, defaults: boo
 
 def run_pretrain_task(args: argparse.Namespace, name: str, task: dict, defaults: bool) -> int:
     from .interrupts import STOP, Interrupted
+    from .progress import RunClock
     from .records import ensure_writable
     from .run_lock import RunInProgress
     from .runner import RunFailed, prepare_run
@@ -175,12 +172,11 @@ def run_pretrain_task(args: argparse.Namespace, name: str, task: dict, defaults:
     prepared = [prepare_run(resolve_config(name, m, s, args.overrides, args.quick), args.output_dir)
                 for m in methods for s in seeds]
     results: list[tuple[dict, Path]] = []
-    start = time.perf_counter()
+    start, clock = time.perf_counter(), RunClock(len(prepared))
     STOP.install()
     try:
-        for i, item in enumerate(prepared, 1):
-            print(f"[{i}/{len(prepared)}] {item.config.recipe['name']} seed {item.config.seed} on {name}",
-                  flush=True)
+        for item in prepared:
+            print(clock.header(f"{item.config.recipe['name']} seed {item.config.seed} on {name}"), flush=True)
             done = run_one_configuration(args, item)
             if done is not None:
                 results.append(done)
@@ -206,8 +202,9 @@ def run_one_configuration(args: argparse.Namespace, item: Any) -> tuple[dict, Pa
     from .runner import execute
 
     runner = execute
-    if item.config.recipe.get("pipeline") == "doremi":
-        from .pipelines.doremi import run_doremi as runner   # caches its reference/proxy stages
+    if item.config.recipe.get("pipeline"):   # e.g. DoReMi's reference → proxy → main (cached stages)
+        from .registry import resolve
+        runner = resolve("pipelines", item.config.recipe["pipeline"])
     with RunLock(args.output_dir / "runs" / item.config.run_id, item.config.run_id, wait=args.wait):
         if runner is execute and not args.fresh:
             done = completed_record(args.output_dir, item.config.run_id)

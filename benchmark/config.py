@@ -11,19 +11,21 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import registry
+from .errors import ConfigError
 from .paths import resource_dir
-from .strategies import StrategyConfigError, get_strategy_class, strategy_names
+from .strategies import StrategyConfigError, get_strategy_class
 from .yaml_io import safe_load
 
-
-class ConfigError(ValueError):
-    """Invalid user input; the message names the field and the allowed values."""
+__all__ = ["ConfigError"]   # re-exported: callers import ConfigError from here
 
 
 # Allowed keys of each task section, with a validator per key: (type, predicate, description).
@@ -80,30 +82,97 @@ def _index(kind: str) -> dict[str, Path]:
     return {p.stem: p for p in sorted(resource_dir(kind).glob("*.yaml"))}
 
 
+# Task files live in tasks/, recipes in baselines/; installed packages add more by entry point.
+_FILE_KINDS = {"tasks": "tasks", "recipes": "baselines"}
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def _names(kind: str) -> list[str]:
+    return sorted(set(_index(_FILE_KINDS[kind])) | set(registry.plugins(kind)))
+
+
 def task_names() -> list[str]:
-    return sorted(_index("tasks"))
+    return _names("tasks")
 
 
 def recipe_names() -> list[str]:
-    return sorted(_index("baselines"))
+    return _names("recipes")
+
+
+def is_path(name: str) -> bool:
+    """`--task x.yaml` / `--method path/to/recipe.yaml` name files; anything else names a registered one."""
+    return name.endswith((".yaml", ".yml")) or "/" in name or "\\" in name
+
+
+def _entry_point_yaml(value: str, field_name: str) -> Path:
+    """An entry point of group benchmark.tasks / benchmark.recipes → its YAML file. The value is
+    "package:relative/path.yaml" (a file shipped inside the package) or "module:attr" where attr
+    is a path or a function returning one."""
+    package, _, rest = value.partition(":")
+    if rest.endswith((".yaml", ".yml")):
+        return Path(str(resources.files(package).joinpath(rest)))
+    target = registry.import_target(value, field_name)
+    return Path(target() if callable(target) else target)
+
+
+def _yaml_path(kind: str, name: str, field_name: str) -> Path:
+    """The file a task or method name stands for: a path, a shipped file or an entry point."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{field_name}: must be a name or a path to a YAML file, got {name!r}")
+    if is_path(name):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{field_name}: file not found: {name}")
+        return path
+    index, plugins = _index(_FILE_KINDS[kind]), registry.plugins(kind)
+    if name in index:
+        return index[name]
+    if name in plugins:
+        return _entry_point_yaml(plugins[name], field_name)
+    raise registry.name_error(field_name, registry.KINDS[kind].noun, name, _names(kind), import_hint=False)
+
+
+def label(name: str) -> str:
+    """What records and run ids call a task or method given by name or path (the file's stem)."""
+    return Path(name).stem if is_path(name) else name
+
+
+def _load_task_file(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A task file with its `include:` chain resolved: the including file's keys override,
+    deep-merged (lm-eval's convention). `include` is a file relative to the including file's
+    folder, or a task name."""
+    path = path.resolve()
+    if path in chain:
+        raise ConfigError(f"include: cycle {' -> '.join(p.name for p in (*chain, path))}")
+    data = load_yaml(path)
+    include = data.pop("include", None)
+    if include is None:
+        return data
+    if not isinstance(include, str):
+        raise ConfigError(f"{path}: include: must be a file name or a task name, got {include!r}")
+    sibling = path.parent / include
+    base_path = sibling if sibling.is_file() else _yaml_path("tasks", include, f"{path.name}: include")
+    return _merge(_load_task_file(base_path, (*chain, path)), data)
 
 
 def load_task(name: str) -> dict[str, Any]:
-    index = _index("tasks")
-    if name not in index:
-        raise ConfigError(f"task: unknown task {name!r}; allowed: {', '.join(sorted(index))}")
-    return load_yaml(index[name])
+    """A task by name (tasks/, or an entry point of group benchmark.tasks) or by path, includes resolved."""
+    return _load_task_file(_yaml_path("tasks", name, "task"))
 
 
 def load_recipe(name: str) -> dict[str, Any]:
-    index = _index("baselines")
-    if name not in index:
-        raise ConfigError(f"method: unknown method {name!r}; allowed: {', '.join(sorted(index))}")
-    recipe = load_yaml(index[name])
-    if recipe.get("strategy") not in strategy_names():
-        raise ConfigError(f"{index[name]}: strategy must be one of {strategy_names()}, got {recipe.get('strategy')!r}")
+    """A method recipe by name (baselines/, or an entry point of group benchmark.recipes) or by
+    path. Its `strategy` (and `pipeline`) may be a registered name or "package.module:Class"."""
+    path = _yaml_path("recipes", name, "method")
+    recipe = load_yaml(path)
+    registry.check("strategies", recipe.get("strategy"), f"{path}: strategy")
+    if recipe.get("pipeline") is not None:
+        registry.check("pipelines", recipe["pipeline"], f"{path}: pipeline")
     recipe.setdefault("hyperparameters", {})
-    recipe["name"] = name
+    recipe["name"] = str(recipe.get("name") or label(name)) if is_path(name) else name
+    if not _SAFE_NAME.fullmatch(recipe["name"]):
+        raise ConfigError(f"{path}: name: must be letters, digits and . _ + - (it is part of run ids), "
+                          f"got {recipe['name']!r}")
     return recipe
 
 
@@ -193,12 +262,12 @@ def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] 
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
     task = load_task(task_name)
     recipe = load_recipe(method)
-    check_applies_to(method, recipe, task_name, task.get("family"))
+    check_applies_to(recipe["name"], recipe, label(task_name), task.get("family"))
     if quick:
         task = _merge(task, task.get("quick", {}))
     task_body = {s: task.get(s, {}) for s in SECTIONS}
     apply_overrides(task_body, recipe, overrides or [])
-    config = RunConfig(task_name, task_body, recipe, seed, quick)
+    config = RunConfig(label(task_name), task_body, recipe, seed, quick)
     validate_training(config.task["training"])
     return config
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from .compute import compute_section, count_params, params_from_config, with_totals
 from .config import RunConfig, build_strategy, published_mixture_notes
 from .data.pretrain_task import PretrainData, build_task_data
 from .evaluation.downstream import run_lm_eval
@@ -73,7 +74,8 @@ def downstream_metrics(prepared: PreparedRun, module: Any) -> dict[str, Any]:
 
 
 def build_record(prepared: PreparedRun, datamodule: Any, callback: Any, metrics: dict[str, Any],
-                 downstream: dict[str, Any], seconds: float, status: str, error: str | None = None) -> dict[str, Any]:
+                 downstream: dict[str, Any], seconds: float, status: str, error: str | None = None,
+                 model: torch.nn.Module | None = None) -> dict[str, Any]:
     config, data = prepared.config, prepared.data
     feeder = datamodule.feeder
     trajectory = prepared.strategy.weight_trajectory()
@@ -106,9 +108,19 @@ def build_record(prepared: PreparedRun, datamodule: Any, callback: Any, metrics:
         "timing": {"wall_seconds": seconds, "train_seconds": train_seconds, "strategy_seconds": strategy_seconds,
                    "strategy_share": strategy_seconds / train_seconds if train_seconds else 0.0,
                    "eval_seconds": callback.eval_seconds},
-        "compute": {"steps": steps_done, "train_tokens": steps_done * tokens_per_step, "extra_runs": []},
+        "compute": run_compute(prepared, steps_done, steps_done * tokens_per_step, model, strategy_seconds),
         "created_unix": time.time(),
     }
+
+
+def run_compute(prepared: PreparedRun, steps: int, train_tokens: int, model: torch.nn.Module | None,
+                method_seconds: float) -> dict[str, Any]:
+    """The record's `compute`. A reference-model strategy (DoReMi's proxy) runs the frozen reference
+    forward on every training micro-batch (module.py), i.e. on every training token."""
+    params = count_params(model) if model is not None else params_from_config({"config": prepared.config.to_dict()})
+    reference = "reference_model" in prepared.strategy.hooks
+    return compute_section(steps, train_tokens, params or 0, extra_forward_tokens=train_tokens if reference else 0,
+                           method_seconds=method_seconds)
 
 
 def _annotate(record: dict[str, Any], annotate: dict[str, Any] | None) -> None:
@@ -139,27 +151,44 @@ def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resu
     options = FitOptions(progress, resume, stop_after_steps, devices, num_nodes, accelerator,
                          parallel_strategy(parallel, devices * num_nodes), list(extra_callbacks or []))
     fit: Fit | None = None
+    live = live_tracking(prepared, lambda: fit.callback.curves if fit else {}, tracking_uri) if track else None
+    options.extra_callbacks += [live] if live else []
     start = time.perf_counter()
     try:
         STOP.check()
         fit = Fit(prepared, run_dir, options, reference_model)
         fit.run()
-        return _finish(prepared, fit, output_dir, start, track, tracking_uri, annotate)
+        return _finish(prepared, fit, output_dir, start, live, tracking_uri, annotate)
     except Interrupted as exc:
         if exc.step is None and fit is not None:
             exc.step = fit.steps_done
         exc.checkpoint_step = latest_intact_step(run_dir / "checkpoints")
         _write_partial(prepared, output_dir, exc, fit, "interrupted")
+        if live:
+            live.abandon("KILLED")
         raise
     except Exception as exc:
         _write_partial(prepared, output_dir, exc, fit, "failed")
+        if live:
+            live.abandon("FAILED")
         kept = latest_intact_step(run_dir / "checkpoints")
         where = f"checkpoint at step {kept} kept" if kept else "no checkpoint was written yet"
         raise RunFailed(f"{config.run_id}: {type(exc).__name__}: {exc} ({where}; "
                         f"partial record in {output_dir / 'failed'})") from exc
 
 
-def _finish(prepared: PreparedRun, fit: Fit, output_dir: Path, start: float, track: bool,
+def live_tracking(prepared: PreparedRun, curves: Any, uri: str | None) -> Any:
+    """The callback that streams this run to MLflow while it trains."""
+    from .training.live_tracking import LiveTracking
+
+    config = prepared.config
+    identity = {"run_id": config.run_id, "task": config.task_name, "method": config.recipe["name"],
+                "seed": config.seed, "config_hash": config.config_hash, "config": config.to_dict(),
+                "git_commit": git_commit()}
+    return LiveTracking(uri, identity, prepared.data.domains, curves, prepared.strategy.weight_trajectory)
+
+
+def _finish(prepared: PreparedRun, fit: Fit, output_dir: Path, start: float, live: Any,
             tracking_uri: str | None, annotate: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Path | None]:
     """After training: final evaluation, model, record, tracking (rank 0 only for the last three)."""
     config, module, trainer = prepared.config, fit.module, fit.trainer
@@ -178,17 +207,35 @@ def _finish(prepared: PreparedRun, fit: Fit, output_dir: Path, start: float, tra
         model_dir = relative_model_dir(output_dir, save_model_dir(
             module.model, prepared.data.tokenizer, run_model_dir(output_dir, config.run_id)))
     record = build_record(prepared, fit.datamodule, fit.callback, metrics, downstream, time.perf_counter() - start,
-                          "completed" if finished else "interrupted")
+                          "completed" if finished else "interrupted", model=module.model)
     record["model_dir"] = model_dir   # relative to the output directory
     _annotate(record, annotate)
+    record["compute"] = with_totals(record["compute"])   # annotations may add extra runs (DoReMi)
     path = write_json_atomic(record_path(output_dir / "records", config.run_id), record)
     if finished:
         (output_dir / "failed" / f"{config.run_id}.json").unlink(missing_ok=True)  # superseded
-    if track and finished:
-        from .plots import plot_mixture
-        from .tracking import track_record
-        track_record(record, path, [plot_mixture(record, run_dir / "mixture.png")], tracking_uri)
+    if live is not None and finished:
+        _track(record, path, run_dir, live, tracking_uri)
+    elif live is not None:
+        live.abandon("KILLED")   # stopped early on purpose (stop_after_steps): resumable, not finished
     return record, path
+
+
+def _track(record: dict[str, Any], path: Path, run_dir: Path, live: Any, uri: str | None) -> None:
+    """Close the live MLflow run with the final metrics and artifacts (or, if live tracking could not
+    start, log the whole record now); the MLflow run id goes into the record."""
+    from .plots import plot_mixture
+    from .tracking import track_record
+
+    artifacts = [path, plot_mixture(record, run_dir / "mixture.png")]
+    model_dir = run_dir / "model"
+    artifacts += [model_dir] if model_dir.is_dir() else []
+    run_id = live.close(record, artifacts)
+    if run_id is None:
+        track_record(record, path, artifacts[1:], uri)
+        return
+    record["mlflow_run_id"] = run_id
+    write_json_atomic(path, record)
 
 
 def _write_partial(prepared: PreparedRun, output_dir: Path, exc: BaseException, fit: Fit | None,

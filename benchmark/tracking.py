@@ -18,7 +18,9 @@ import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
 
 MAX_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
 RUN_ID_TAG = "benchmark_run_id"   # finds the MLflow run of a record again (idempotent tracking)
@@ -66,31 +68,61 @@ def flatten(prefix: str, value: Any, out: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def record_metrics(record: dict[str, Any]) -> list[tuple[str, float, int]]:
-    """(key, value, step) triples: per-step curves, the weight trajectory, and final metrics."""
+def curve_metrics(curves: dict[str, list], trajectory: dict[str, list], domains: list[str],
+                  done: dict[str, int] | None = None) -> list[tuple[str, float, int]]:
+    """(key, value, step) rows of the per-step curves and the weight trajectory. `done` counts the
+    points already logged per series (live tracking logs only what is new) and is updated."""
+    done = {} if done is None else done
     rows: list[tuple[str, float, int]] = []
-    domains = record["mixture"]["domains"]
-    curves = record["curves"]
-    for step, loss in zip(curves.get("train_steps", []), curves.get("train_loss", [])):
+
+    def new(series: str, points: list) -> list:
+        start, done[series] = done.get(series, 0), len(points)
+        return points[start:]
+
+    for step, loss in new("train", list(zip(curves.get("train_steps", []), curves.get("train_loss", [])))):
         rows.append(("train/loss", loss, step))
-    for step, losses in zip(curves.get("eval_steps", []), curves.get("val_loss", [])):
+    for step, losses in new("val", list(zip(curves.get("eval_steps", []), curves.get("val_loss", [])))):
         rows.append(("val/avg_ppl", curves_avg_ppl(losses), step))
         rows.extend((f"val/loss/{d}", v, step) for d, v in zip(domains, losses))
-    for step, accuracy in zip(curves.get("eval_steps", []), curves.get("val_acc", [])):
+    for step, accuracy in new("acc", list(zip(curves.get("eval_steps", []), curves.get("val_acc", [])))):
         rows.append(("val/acc", accuracy, step))   # FLAD: few-shot validation accuracy
-    for step, weights in zip(record["mixture"]["steps"], record["mixture"]["weights"]):
+    for step, weights in new("weights", list(zip(trajectory.get("steps", []), trajectory.get("weights", [])))):
         rows.extend((f"weight/{d}", w, step) for d, w in zip(domains, weights))
+    return rows
+
+
+SPLIT_PREFIX = {"validation": "val", "test": "test"}  # one naming scheme: val/... per step and final
+
+
+def _curve_keys(record: dict[str, Any], final_step: int) -> set[str]:
+    """Validation metrics the curves already hold at the final step (the same evaluation)."""
+    if final_step not in record["curves"].get("eval_steps", []):
+        return set()
+    return {"val/avg_ppl"} | {f"val/loss/{d}" for d in record["mixture"]["domains"]}
+
+
+def final_metric_rows(record: dict[str, Any]) -> list[tuple[str, float, int]]:
+    """Final metrics, downstream accuracy and timing, at the run's last step."""
+    rows: list[tuple[str, float, int]] = []
     final_step = record["compute"].get("steps") or record["config"]["task"]["training"]["steps"]
+    curve_keys = _curve_keys(record, final_step)
     for split in ("test", "validation"):
         for key, value in record["final"].get(split, {}).items():
-            if isinstance(value, (int, float)):
-                rows.append((f"{split}/{key}", value, final_step))
+            name = f"{SPLIT_PREFIX[split]}/{key}"
+            if isinstance(value, (int, float)) and name not in curve_keys:
+                rows.append((name, value, final_step))
     for task, result in record.get("downstream", {}).items():
         if isinstance(result, dict) and result.get("acc") is not None:
             rows.append((f"downstream/{task}/acc", result["acc"], final_step))
     for key, value in record["timing"].items():
         rows.append((f"timing/{key}", value, final_step))
     return rows
+
+
+def record_metrics(record: dict[str, Any]) -> list[tuple[str, float, int]]:
+    """Every metric row of a finished record: curves, weight trajectory, final metrics."""
+    mixture = record["mixture"]
+    return curve_metrics(record["curves"], mixture, mixture["domains"]) + final_metric_rows(record)
 
 
 def metric_name(key: str) -> str:
@@ -118,11 +150,9 @@ def _is_transient(exc: BaseException) -> bool:
     return "database is locked" in str(exc) or "database table is locked" in str(exc)
 
 
-def log_record(record: dict[str, Any], artifacts: list[Path], uri: str | None = None) -> str | None:
-    """Log one record as an MLflow run; returns the MLflow run id, or None if tracking failed.
-
-    Idempotent: a finished MLflow run already tagged with this record's run id (and creation time)
-    is reused; one left RUNNING by a killed process is ended KILLED and replaced."""
+def guarded(uri: str | None, action: Callable[[Any], T]) -> T | None:
+    """Run `action(client)` against the store: serialised on a sqlite store, retried while the
+    database is locked; any other failure warns once and returns None (tracking never fails a run)."""
     uri = tracking_uri(uri)
     if not is_reachable(uri):
         warn_once(uri, "no answer from the server")
@@ -132,7 +162,7 @@ def log_record(record: dict[str, Any], artifacts: list[Path], uri: str | None = 
     for attempt in range(RETRIES):
         try:
             with _sqlite_lock(uri):
-                return _log(record, artifacts, uri)
+                return action(_client(uri))
         except Exception as exc:  # noqa: BLE001 — tracking must never lose the run
             if _is_transient(exc) and attempt + 1 < RETRIES:
                 time.sleep(0.5 * 2 ** attempt)
@@ -140,6 +170,14 @@ def log_record(record: dict[str, Any], artifacts: list[Path], uri: str | None = 
             warn_once(uri, f"{type(exc).__name__}: {exc}")
             return None
     return None
+
+
+def log_record(record: dict[str, Any], artifacts: list[Path], uri: str | None = None) -> str | None:
+    """Log one record as an MLflow run; returns the MLflow run id, or None if tracking failed.
+
+    Idempotent: a finished MLflow run already tagged with this record's run id (and creation time)
+    is reused; one left RUNNING by a killed process is ended KILLED and replaced."""
+    return guarded(uri, lambda client: _log(client, record, artifacts))
 
 
 def _client(uri: str) -> Any:
@@ -150,49 +188,86 @@ def _client(uri: str) -> Any:
     return MlflowClient(tracking_uri=uri)
 
 
-def _existing_run(client: Any, experiment_id: str, record: dict[str, Any]) -> str | None:
-    """The finished MLflow run of exactly this record, if any; unfinished ones are ended KILLED."""
-    runs = client.search_runs([experiment_id], filter_string=f"tags.{RUN_ID_TAG} = '{record['run_id']}'")
-    created = str(record.get("created_unix"))
-    reusable = None
+def end_stale_runs(client: Any, experiment_id: str, run_id: str) -> list[Any]:
+    """End KILLED every MLflow run of this record still RUNNING (its process died); returns all
+    MLflow runs tagged with the record's run id."""
+    runs = client.search_runs([experiment_id], filter_string=f"tags.{RUN_ID_TAG} = '{run_id}'")
     for run in runs:
         if run.info.status in ("RUNNING", "SCHEDULED"):
             client.set_terminated(run.info.run_id, status="KILLED")
-        elif run.info.status == "FINISHED" and run.data.tags.get(CREATED_TAG) == created:
-            reusable = run.info.run_id
-    return reusable
+    return runs
 
 
-def _log(record: dict[str, Any], artifacts: list[Path], uri: str) -> str:
-    from mlflow.entities import Metric, Param
+def _existing_run(client: Any, experiment_id: str, record: dict[str, Any]) -> str | None:
+    """The finished MLflow run of exactly this record, if any; unfinished ones are ended KILLED."""
+    created = str(record.get("created_unix"))
+    for run in end_stale_runs(client, experiment_id, record["run_id"]):
+        if run.info.status == "FINISHED" and run.data.tags.get(CREATED_TAG) == created:
+            return run.info.run_id
+    return None
 
-    client = _client(uri)
-    experiment_name = f"benchmark/{record['task']}"
-    experiment = client.get_experiment_by_name(experiment_name)
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name)
-    existing = _existing_run(client, experiment_id, record)
+
+def experiment_id(client: Any, task: str) -> str:
+    name = f"benchmark/{task}"
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name)
+    except Exception:  # noqa: BLE001 — created meanwhile by another process (server stores)
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def identity_tags(record: dict[str, Any]) -> dict[str, str]:
+    return {"method": record["method"], "seed": str(record["seed"]), "config_hash": record["config_hash"],
+            RUN_ID_TAG: record["run_id"]}
+
+
+def log_params(client: Any, run_id: str, config: dict[str, Any], commit: str | None) -> None:
+    params = flatten("", {"config": config, "git_commit": commit}, {})
+    items = [(k[:250], v) for k, v in params.items()]
+    from mlflow.entities import Param
+    for start in range(0, len(items), 90):
+        client.log_batch(run_id, params=[Param(k, v) for k, v in items[start:start + 90]])
+
+
+def log_rows(client: Any, run_id: str, rows: list[tuple[str, float, int]], timestamp_ms: int) -> None:
+    from mlflow.entities import Metric
+    metrics = [Metric(metric_name(k), float(v), timestamp_ms, int(s)) for k, v, s in rows]
+    for start in range(0, len(metrics), MAX_BATCH):
+        client.log_batch(run_id, metrics=metrics[start:start + MAX_BATCH])
+
+
+def close_run(client: Any, run_id: str, record: dict[str, Any], rows: list[tuple[str, float, int]],
+              artifacts: list[Path], timestamp_ms: int | None = None) -> None:
+    """The end of a run's logging: remaining metrics, artifacts, FINISHED (or FAILED)."""
+    log_rows(client, run_id, rows, timestamp_ms or int(time.time() * 1000))
+    for path in map(Path, artifacts):
+        if path.is_dir():   # e.g. the run's Hugging Face model directory
+            client.log_artifacts(run_id, str(path), artifact_path=path.name)
+        else:
+            client.log_artifact(run_id, str(path))
+    client.set_tag(run_id, CREATED_TAG, str(record.get("created_unix")))
+    client.set_tag(run_id, "status", record["status"])
+    client.set_terminated(run_id, status="FINISHED" if record["status"] == "completed" else "FAILED")
+
+
+def _log(client: Any, record: dict[str, Any], artifacts: list[Path]) -> str:
+    """Replay a finished record as one MLflow run (metrics stamped with the record's time)."""
+    experiment = experiment_id(client, record["task"])
+    existing = _existing_run(client, experiment, record)
     if existing:
         return existing
-    run = client.create_run(experiment_id, run_name=record["run_id"],
-                            tags={"method": record["method"], "seed": str(record["seed"]),
-                                  "config_hash": record["config_hash"], "status": record["status"],
-                                  RUN_ID_TAG: record["run_id"], CREATED_TAG: str(record.get("created_unix"))})
-    run_id = run.info.run_id
+    run_id = client.create_run(experiment, run_name=record["run_id"], tags=identity_tags(record)).info.run_id
     try:
-        params = flatten("", {"config": record["config"], "git_commit": record.get("git_commit")}, {})
-        items = [(k[:250], v) for k, v in params.items()]
-        for start in range(0, len(items), 90):
-            client.log_batch(run_id, params=[Param(k, v) for k, v in items[start:start + 90]])
-        timestamp = int(record.get("created_unix", 0) * 1000)
-        metrics = [Metric(metric_name(k), float(v), timestamp, int(s)) for k, v, s in record_metrics(record)]
-        for start in range(0, len(metrics), MAX_BATCH):
-            client.log_batch(run_id, metrics=metrics[start:start + MAX_BATCH])
-        for path in artifacts:
-            client.log_artifact(run_id, str(path))
+        log_params(client, run_id, record["config"], record.get("git_commit"))
+        log_rows(client, run_id, curve_metrics(record["curves"], record["mixture"], record["mixture"]["domains"]),
+                 int(record.get("created_unix", 0) * 1000))
+        close_run(client, run_id, record, final_metric_rows(record), artifacts,
+                  int(record.get("created_unix", 0) * 1000))
     except BaseException:
         client.set_terminated(run_id, status="FAILED")
         raise
-    client.set_terminated(run_id, status="FINISHED" if record["status"] == "completed" else "FAILED")
     return run_id
 
 

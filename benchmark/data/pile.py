@@ -52,7 +52,7 @@ from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
 
 from ..paths import resource_dir
 from ..yaml_io import safe_load
-from .pretrain_task import PretrainData, register_builder
+from .pretrain_task import PretrainData
 from .token_shards import (FORMAT, MANIFEST, PLAN, PreparedDataError, PreparedShards, UnitWriter, dtype_name,
                            ensure_plan, file_sha256, finalize_manifest, import_units, read_json, stored_dtype,
                            token_dtype, unit_done)
@@ -396,7 +396,6 @@ def _capped(blocks: Any, cap: int | None) -> Any:
     return blocks if cap is None else blocks[:cap]  # a memmap slice stays a zero-copy view
 
 
-@register_builder("pile_odm")
 def build_pile_odm(spec: dict[str, Any], cache_dir: Path) -> PretrainData:
     """Per-domain memmap blocks of a prepared Pile directory (see the module docstring for `spec`)."""
     root = Path(spec["prepared_dir"]).expanduser()

@@ -1,5 +1,6 @@
 """What a pre-training benchmark hands the trainer: domains, token blocks per split, floors,
-a tokenizer, the data manifest, and its downstream probe set. Builders are registered by name."""
+a tokenizer, the data manifest, and its downstream probe set. Builders are looked up by name in
+benchmark/registry.py (kind "data_builders"), so this module never imports the Pile builder."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
+from .. import registry
 from ..records import write_text_if_changed
 from .mini_mmlu import write_mini_mmlu
 from .synthetic_pretrain import SPECIAL_TOKENS, VOCAB_WORDS, generate_corpus
@@ -37,28 +39,18 @@ class PretrainData:
 
 
 Builder = Callable[[dict[str, Any], Path], PretrainData]
-_BUILDERS: dict[str, Builder] = {}
-
-
-def register_builder(name: str) -> Callable[[Builder], Builder]:
-    def decorator(fn: Builder) -> Builder:
-        _BUILDERS[name] = fn
-        return fn
-    return decorator
 
 
 def builder_names() -> list[str]:
-    return sorted(_BUILDERS)
+    return registry.names("data_builders")
 
 
 def build_task_data(spec: dict[str, Any], cache_dir: Path) -> PretrainData:
-    name = spec.get("builder")
-    if name not in _BUILDERS:
-        raise KeyError(f"data.builder: unknown builder {name!r}; known: {builder_names()}")
-    return _BUILDERS[name](spec, cache_dir)
+    """Run the task's `data.builder` (a registered name, an entry point or "module:function")."""
+    builder: Builder = registry.resolve("data_builders", spec.get("builder"))
+    return builder(spec, cache_dir)
 
 
-@register_builder("synthetic_pretrain")
 def build_synthetic_pretrain(spec: dict[str, Any], cache_dir: Path) -> PretrainData:
     corpus = generate_corpus(spec["generator_seed"], spec["seq_len"], spec["val_sequences"],
                              spec["test_sequences"], spec.get("size_scale", 1.0))
@@ -85,4 +77,3 @@ def build_synthetic_pretrain(spec: dict[str, Any], cache_dir: Path) -> PretrainD
         floors=corpus.floors,
         downstream_dir=downstream_dir,
     )
-from . import pile  # noqa: E402,F401  (registers the pile_odm builder)

@@ -23,8 +23,10 @@ import numpy as np
 import torch
 
 from ..config import (ConfigError, RunConfig, _merge, apply_overrides, build_strategy, check_applies_to,
-                      load_recipe, load_task, validate_training)
+                      label, load_recipe, load_task, validate_training)
+from ..compute import compute_section, count_params
 from ..offline import go_offline
+from ..progress import RunClock, StepProgress
 from ..model_export import relative_model_dir, run_model_dir, save_model_dir
 from ..records import SCHEMA_VERSION, git_commit, package_versions, record_path, write_json_atomic
 from .arms import PAPER_SPLIT_SEEDS, T0_HELD_OUT, TargetSpec, arm_list, p3_prefix, resolve_targets
@@ -106,7 +108,7 @@ def resolve_flad_config(task_name: str, method: str, seed: int, target: str, ove
     # optional keys may be set even where the task file leaves them at their defaults
     apply_overrides(body, recipe, overrides or [], OPTIONAL_KEYS)
     _validate(body)
-    return FladRunConfig(task_name, body, recipe, seed, quick)
+    return FladRunConfig(label(task_name), body, recipe, seed, quick)
 
 
 def _validate(body: dict[str, Any]) -> None:
@@ -257,7 +259,7 @@ def _mass(weights: list[list[float]], domains: list[str], roles: dict[str, str],
 
 
 def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], ModelBundle], output_dir: Path,
-            device: str = "cpu", log: Callable[[str], None] = print) -> dict[str, Any]:
+            device: str = "cpu", log: Callable[[str], None] = print, progress: bool = True) -> dict[str, Any]:
     wall_start = time.perf_counter()
     training, evaluation = config.task["training"], config.task["evaluation"]
     target_name = config.task["data"]["target"]
@@ -280,12 +282,15 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
     strategy = build_strategy(config, domains, sizes, strategy_seed=config.seed)
     protocol = evaluation.get("protocol", "t0_rank")
     loop = FladLoop(bundle, data.arms, target, strategy, settings, config.seed, protocol,
-                    log=lambda m: log(f"  [{config.recipe['name']} {target_name} seed {config.seed}] {m}"))
+                    log=lambda m: log(f"  [{config.recipe['name']} {target_name} seed {config.seed}] {m}"),
+                    progress=StepProgress(settings.steps, emit=log) if progress else None)
     extra_runs: list[dict[str, Any]] = []   # the method's own extra compute (the base model is the benchmark's)
-    warm = None
+    warm, warm_tokens = None, 0
     if "warm_start_rewards" in strategy.hooks:
+        warm_tokens = loop.warm_start_tokens()   # the method pays for it even when the rewards are cached
         warm, info = _warm_start(loop, bundle, config, data, output_dir / "flad" / "warm_start", target)
-        extra_runs.append(info)
+        extra_runs.append({**info, "tokens": warm_tokens, "flops": 0.0,
+                           "note": "probe passes: counted in extra_forward_tokens / extra_backward_tokens"})
         kind = getattr(strategy, "reward", "agg")
         strategy.set_warm_start_rewards([warm[a][kind] for a in arm_names])
     result = loop.run()
@@ -359,7 +364,10 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
                    "strategy_share": timing["strategy_seconds"] / train_seconds if train_seconds else 0.0,
                    "reward_share": timing["reward_seconds"] / train_seconds if train_seconds else 0.0,
                    "eval_seconds": eval_seconds},
-        "compute": {"steps": result.steps_done, "train_tokens": result.train_tokens, "extra_runs": extra_runs},
+        "compute": compute_section(result.steps_done, result.train_tokens, count_params(bundle.model),
+                                   extra_forward_tokens=result.probe_tokens + warm_tokens,
+                                   extra_backward_tokens=result.probe_tokens + warm_tokens,
+                                   extra_runs=extra_runs, method_seconds=timing["strategy_seconds"]),
         "created_unix": time.time(),
     }
     # the best-on-validation weights (restored by the loop), for transformers and the lm_eval CLI
@@ -373,7 +381,7 @@ def run_flad(task_name: str, method: str | list[str], seeds: list[int] | None = 
              targets: str | list[str] | None = "all", overrides: list[str] | None = None,
              output_dir: Path | str = Path("benchmark_runs"), quick: bool = False, device: str | None = None,
              track: bool = False, tracking_uri: str | None = None, log: Callable[[str], None] = print,
-             ) -> list[dict[str, Any]]:
+             progress: bool = True) -> list[dict[str, Any]]:
     """Run methods × targets × split seeds; returns the result records (also written under
     output_dir/records/). Every configuration is validated before any training starts."""
     if load_task(task_name).get("data", {}).get("builder") == "embedded":
@@ -413,10 +421,11 @@ def run_flad(task_name: str, method: str | list[str], seeds: list[int] | None = 
         return make
 
     records = []
-    for i, config in enumerate(configs, 1):
-        log(f"[{i}/{len(configs)}] {config.recipe['name']} on {task_name}/{config.task['data']['target']} "
-            f"split seed {config.seed}")
-        record = run_one(config, data, factory(config), output_dir, device, log)
+    clock = RunClock(len(configs))
+    for config in configs:
+        log(clock.header(f"{config.recipe['name']} on {task_name}/{config.task['data']['target']} "
+                         f"split seed {config.seed}"))
+        record = run_one(config, data, factory(config), output_dir, device, log, progress)
         if track:
             from ..tracking import log_record
             record["mlflow_run_id"] = log_record(record, [record_path(output_dir / "records", config.run_id)], tracking_uri)

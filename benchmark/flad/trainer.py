@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from ..data.mixture import DomainReader
+from ..progress import StepProgress, current_mixture, format_top
 from ..strategies.base import DomainStats
 from ..strategies.exp3 import flad_reward
 from .data import Arm, Example, TargetData
@@ -71,6 +72,7 @@ class LoopResult:
     train_tokens: int
     timing: dict[str, float]
     drawn: list[dict[str, Any]] = field(default_factory=list)   # realized draws per logged step
+    probe_tokens: int = 0         # tokens of gradient probes (forward + LM-head backward) outside training
 
 
 def build_optimizer(model: torch.nn.Module, s: LoopSettings) -> tuple[Any, Any]:
@@ -96,9 +98,12 @@ class FladLoop:
 
     def __init__(self, bundle: ModelBundle, arms: list[Arm], target: TargetData, strategy: Any,
                  settings: LoopSettings, seed: int, protocol: str = "t0_rank",
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, progress: StepProgress | None = None):
         self.bundle, self.arms, self.target, self.strategy, self.s = bundle, arms, target, strategy, settings
         self.seed, self.protocol, self.log = seed, protocol, log or (lambda _msg: None)
+        self.progress = progress
+        if progress is not None:   # evaluation lines print above the bar, not through it
+            self.log = progress.around(self.log)
         self.bandit = "arm_rewards" in strategy.hooks
         self.domains = list(strategy.domains)
         expected = [a.name for a in arms] + ([] if self.bandit else [TARGET_ARM])
@@ -110,7 +115,7 @@ class FladLoop:
         self.reward_kind = getattr(strategy, "reward", "agg")
         self.target_gradient = getattr(strategy, "target_gradient", "after")
         self.strategy_seconds = self.reward_seconds = 0.0
-        self.train_tokens = 0
+        self.train_tokens = self.probe_tokens = 0
 
     # -- data ---------------------------------------------------------------------------------------
     def _target_example(self, index: int) -> Example:
@@ -132,11 +137,19 @@ class FladLoop:
         enabled = self.s.precision == "bf16-mixed"
         return torch.autocast(self.bundle.device.type, dtype=torch.bfloat16, enabled=enabled)
 
-    def _losses(self, examples: list[Example], training: bool = True) -> torch.Tensor:
+    def _batch(self, examples: list[Example]) -> tuple[dict[str, torch.Tensor], int]:
+        """The padded batch and its tokens through the model (inputs + seq2seq targets)."""
         batch = make_batch(self.bundle, training_pairs(self.bundle, examples, self.s.max_input_length))
-        if training:  # tokens through the model in training updates (inputs + targets)
-            self.train_tokens += int(batch["attention_mask"].sum()) + (
-                int((batch["labels"] != -100).sum()) if self.bundle.kind == "seq2seq" else 0)
+        tokens = int(batch["attention_mask"].sum()) + (
+            int((batch["labels"] != -100).sum()) if self.bundle.kind == "seq2seq" else 0)
+        return batch, tokens
+
+    def _losses(self, examples: list[Example], training: bool = True) -> torch.Tensor:
+        batch, tokens = self._batch(examples)
+        if training:  # tokens through the model in training updates
+            self.train_tokens += tokens
+        else:         # a gradient probe (_head_gradient): compute the method adds on top of training
+            self.probe_tokens += tokens
         with self._autocast():
             return example_losses(self.bundle, batch)
 
@@ -155,6 +168,18 @@ class FladLoop:
             total += grad.float()
         return total
 
+    def _warm_start_examples(self) -> list[Example]:
+        return self._target_pass() + [e for arm in self.arms for e in arm.examples[:min(self.s.warm_start_examples, len(arm))]]
+
+    def warm_start_tokens(self) -> int:
+        """Tokens the warm start probes (forward + LM-head backward), counted without running the model
+        and without advancing the template RNG — the same whether its rewards come from the cache or not."""
+        state = self.template_rng.bit_generator.state
+        try:
+            return sum(self._batch([e])[1] for e in self._warm_start_examples())
+        finally:
+            self.template_rng.bit_generator.state = state
+
     def warm_start_rewards(self, kinds: tuple[str, ...] = ("ga", "gms", "agg")) -> dict[str, dict[str, float]]:
         """UCB1-FLAD / Exploit-Only warm start at the current (initial) weights: the target gradient on
         the whole few-shot train half vs each arm's gradient on its first min(1000, size) examples,
@@ -171,6 +196,7 @@ class FladLoop:
     # -- the loop -----------------------------------------------------------------------------------
     def run(self) -> LoopResult:
         s, model, head = self.s, self.bundle.model, self.bundle.lm_head
+        self.probe_tokens = 0     # the loop's own probes (a warm start before it is counted separately)
         optimizer, scheduler = build_optimizer(model, s)
         k = len(self.domains)
         scale = 1.0 / (s.batch_size * s.grad_accum)
@@ -182,6 +208,8 @@ class FladLoop:
         window_draws = np.zeros(k)
         stopped_early, step = False, 0
         model.train()
+        if self.progress is not None:
+            self.progress.start()
         for step in range(1, s.steps + 1):
             t0 = time.perf_counter()
             plan = self.strategy.plan(step, s.grad_accum, s.batch_size)
@@ -250,6 +278,9 @@ class FladLoop:
             t0 = time.perf_counter()
             self.strategy.update(step, stats, scheduler.get_last_lr()[0])
             self.strategy_seconds += time.perf_counter() - t0
+            if self.progress is not None:
+                self.progress.update(step, step_loss / max(step_examples, 1),
+                                     format_top(self.domains, current_mixture(self.strategy)))
             if step % s.log_every == 0 or step == 1:
                 curves["train_steps"].append(step)
                 curves["train_loss"].append(step_loss / max(step_examples, 1))
@@ -272,10 +303,13 @@ class FladLoop:
                 if bad_evals >= s.patience:
                     stopped_early = True
                     break
+        if self.progress is not None:
+            self.progress.close()
         if best_state is not None:
             model.load_state_dict(best_state)
         model.eval()
         wall = time.perf_counter() - start
         timing = {"train_seconds": wall - eval_seconds, "eval_seconds": eval_seconds,
                   "strategy_seconds": self.strategy_seconds, "reward_seconds": self.reward_seconds}
-        return LoopResult(curves, best_step, best_acc, step, stopped_early, self.train_tokens, timing, drawn_log)
+        return LoopResult(curves, best_step, best_acc, step, stopped_early, self.train_tokens, timing, drawn_log,
+                          self.probe_tokens)

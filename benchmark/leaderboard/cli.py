@@ -10,6 +10,7 @@ from typing import Any
 from ..cli_args import add_record_paths_argument, default_record_paths, read_records
 from ..records import write_text_atomic
 from .csv_table import format_csv
+from .equal_compute import format_equal_compute
 from .markdown_table import format_markdown
 from .metrics import AUTO, METRIC_ALIASES, METRICS
 from .rows import leaderboard_rows
@@ -37,6 +38,13 @@ def add_leaderboard_parser(subparsers: Any) -> None:
     board.add_argument("--format", default="md,csv,html",
                        help="comma-separated subset of md,csv,html written to --output-dir (default: all)")
     board.add_argument("--no-plots", action="store_true", help="HTML without the figures (faster)")
+    board.add_argument("--equal-compute", action="store_true",
+                       help="also compare at matched compute (printed, and appended to leaderboard.md): "
+                            "FLOPs to target = cumulative FLOPs (all extra runs + step/steps of training and extra "
+                            "passes) at the first evaluation whose validation avg ppl <= the baseline's final one; "
+                            "metric at budget = each method's validation curve (avg ppl; FLAD: accuracy) linearly "
+                            "interpolated at the smallest mean total FLOPs of the benchmark's methods "
+                            "(docs/metrics.md, Compute)")
     board.add_argument("--mlflow-url", default=None,
                        help="http(s) address of the MLflow server the runs were tracked on: the HTML links each "
                             "record with an mlflow_run_id to <url>/#/runs/<id> (default: $MLFLOW_TRACKING_URI "
@@ -61,9 +69,12 @@ def cmd_leaderboard_full(args: argparse.Namespace) -> int:
         print("no completed result records found")
         return 1
     print(format_terminal(rows, args.sort_by))     # the compact table; the files get the full one
+    equal = format_equal_compute(rows) if getattr(args, "equal_compute", False) else ""
+    if equal:
+        print("\n" + equal)
     if args.output_dir:
         written = write_outputs(rows, records, args.output_dir, formats, args.sort_by, plots=not args.no_plots,
-                                mlflow_url=mlflow_url(getattr(args, "mlflow_url", None)))
+                                mlflow_url=mlflow_url(getattr(args, "mlflow_url", None)), appendix=equal)
         for path in written:
             print(f"wrote {path}")
     return 0
@@ -71,14 +82,15 @@ def cmd_leaderboard_full(args: argparse.Namespace) -> int:
 
 def write_outputs(rows: list[dict[str, Any]], records: list[dict[str, Any]], output_dir: Path,
                   formats: list[str] = ("md", "csv", "html"), sort_by: str = "avg ppl", plots: bool = True,
-                  mlflow_url: str | None = None) -> list[Path]:
+                  mlflow_url: str | None = None, appendix: str = "") -> list[Path]:
     """leaderboard.md / .csv / .html (those in `formats`) in output_dir; returns the paths written. The HTML
     links each row to its records (paths relative to output_dir) and, with `mlflow_url`, to its MLflow runs."""
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     if "md" in formats:
         written.append(write_text_atomic(output_dir / "leaderboard.md",
-                                         "# Leaderboard\n\n" + format_markdown(rows, sort_by)))
+                                         "# Leaderboard\n\n" + format_markdown(rows, sort_by)
+                                         + (f"\n## At equal compute\n\n{appendix}" if appendix else "")))
     if "csv" in formats:
         written.append(write_text_atomic(output_dir / "leaderboard.csv", format_csv(rows)))
     if "html" in formats:

@@ -22,6 +22,8 @@ def format_csv(rows: list[dict[str, Any]]) -> str:
     fields += ["final val avg ppl mean", "baseline", "steps to target mean", "steps to target per seed",
                "steps to target reached", "steps to target fraction of baseline steps", "strategy share %",
                "train s", "extra runs", "extra steps", "extra tokens", "train tokens", "extra compute kinds",
+               "total FLOPs mean", "total FLOPs per seed", "FLOPs to target mean", "at budget FLOPs",
+               "at budget metric", "at budget mean",
                "tuned", "tuning trials", "tuning study", "run ids"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
@@ -54,6 +56,7 @@ def format_csv(rows: list[dict[str, Any]]) -> str:
         out["extra tokens"] = _num(compute.get("extra_tokens"))
         out["train tokens"] = _num(compute.get("train_tokens"))
         out["extra compute kinds"] = " ".join(f"{k}:{v:g}" for k, v in (compute.get("kinds") or {}).items())
+        out.update(_flops_fields(r))
         tuning = r.get("tuning") or {}
         out["tuned"] = "yes" if tuning.get("tuned") else "no"
         out["tuning trials"] = tuning.get("trials", "")
@@ -61,6 +64,14 @@ def format_csv(rows: list[dict[str, Any]]) -> str:
         out["run ids"] = " ".join(str(x) for x in r.get("run_ids", []))
         writer.writerow(out)
     return buffer.getvalue()
+
+
+def _flops_fields(r: dict[str, Any]) -> dict[str, str]:
+    flops, target, at = r.get("total FLOPs"), r.get("flops_to_target"), r.get("at budget") or {}
+    return {"total FLOPs mean": _num(flops and flops["mean"]),
+            "total FLOPs per seed": " ".join(repr(float(v)) for v in flops["values"]) if flops else "",
+            "FLOPs to target mean": _num(target and target["mean"]), "at budget FLOPs": _num(at.get("budget")),
+            "at budget metric": at.get("metric") or "", "at budget mean": _num(at.get("value") and at["value"]["mean"])}
 
 
 def _num(value: Any) -> str:

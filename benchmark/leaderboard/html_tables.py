@@ -144,6 +144,7 @@ SORT_VALUES: dict[str, Callable[[dict[str, Any], dict[str, dict[str, int]]], Sor
     "rank (ppl / excess)": lambda row, ranks: ranks["avg ppl"].get(row["method"], ""),
     "strategy share %": lambda row, ranks: row["strategy share %"],
     "extra compute": _extra_share,
+    "total FLOPs": lambda row, ranks: _mean(row.get("total FLOPs")),
     "tuned": lambda row, ranks: float((row.get("tuning") or {}).get("trials") or 0),
     "train s": lambda row, ranks: row["train s"],
 }

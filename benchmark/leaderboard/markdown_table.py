@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from .equal_compute import format_flops
 from .metrics import AUTO_BASELINES, LOWER_IS_BETTER, METRICS, canonical_metric
 
 
@@ -60,7 +61,7 @@ def format_tuning(tuning: dict[str, Any]) -> str:
 HEADERS = ["method", "seeds", "avg ppl", "Δ avg ppl vs baseline (paired)", "steps to baseline's final val ppl",
            "mean excess loss", "worst-domain ppl", "downstream acc", "Δ downstream acc vs baseline (paired)",
            "rank (ppl / excess)", "strategy share %",
-           "extra compute", "tuned", "train s"]
+           "extra compute", "total FLOPs", "tuned", "train s"]
 
 
 def effective_sort(task_rows: list[dict[str, Any]], sort_by: str) -> str:
@@ -97,6 +98,7 @@ def table_cells(row: dict[str, Any], ranks: dict[str, dict[str, int]]) -> list[s
             _cell(row["mean excess loss"]), _cell(row["worst-domain ppl"]), _cell(row["downstream acc"]),
             format_paired(row.get("paired", {}).get("downstream acc"), row.get("is_baseline", False)), rank,
             f"{row['strategy share %']:.3f}", format_compute(row["compute"]) if "compute" in row else "—",
+            format_flops((row.get("total FLOPs") or {}).get("mean")),
             format_tuning(row["tuning"]) if "tuning" in row else "—", f"{row['train s']:.1f}"]
 
 
@@ -148,6 +150,8 @@ FOOTNOTE = ("Metrics on the test split: avg ppl = unweighted mean of per-domain 
             "mean excess loss = mean over domains of loss − known floor (embedded benchmarks only). "
             "Δ = paired difference over shared seeds (negative = lower than the baseline). Steps to target = "
             "first evaluation step whose validation avg ppl ≤ the baseline's final one (same seed). "
+            "Total FLOPs = 6·N·training tokens + extra forward (2·N) / backward (4·N) tokens + extra runs, "
+            "N = total parameters, mean over seeds (estimated from steps, tokens and model size for older records). "
             "Columns empty for every row of a benchmark are left out.\n")
 
 

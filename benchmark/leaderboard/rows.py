@@ -11,6 +11,7 @@ import numpy as np
 from ..records import is_comparable
 from .grouping import benchmark_key, benchmark_labels, display_names, record_target, seed_units, unit_value, variant_key
 from .metrics import AUTO, AUTO_BASELINES, METRICS
+from .equal_compute import add_equal_compute, flops_to_target, total_flops
 from .statistics import final_validation_avg_ppl, paired_values, steps_to_target_summary, summary
 
 
@@ -59,6 +60,7 @@ def leaderboard_rows(records: list[dict[str, Any]], baseline: str = AUTO) -> lis
         base_name = next((c for c in candidates if any(k[0] == c for k in variants)), None)
         base_keys = [k for k in variants if k[0] == base_name]
         base_units = seed_units(variants[base_keys[0]], targets)[0] if base_keys else {}
+        bench_rows, bench_units = [], []
         for key in sorted(variants, key=lambda k: names[k]):
             units, incomplete = seed_units(variants[key], targets)
             runs = [r for unit in units.values() for r in unit]
@@ -83,6 +85,10 @@ def leaderboard_rows(records: list[dict[str, Any]], baseline: str = AUTO) -> lis
             row["steps_to_target"] = (steps_to_target_summary([u[0] for u in units.values()],
                                                               [u[0] for u in base_units.values()])
                                       if base_units and single and units else None)
+            row["flops_to_target"] = (flops_to_target([u[0] for u in units.values()], [u[0] for u in base_units.values()])
+                                      if row["steps_to_target"] is not None else None)
+            # mean over seeds of each seed's total (FLAD: the mean over its targets); estimated for old records
+            row["total FLOPs"] = _maybe_summary([unit_value(u, total_flops) for u in units.values()])
             row["final val avg ppl"] = _maybe_summary([final_validation_avg_ppl(u[0]) if len(u) == 1 else None
                                                        for u in units.values()])
             row["strategy share %"] = 100 * float(np.mean([(r.get("timing") or {}).get("strategy_share", 0.0)
@@ -90,7 +96,10 @@ def leaderboard_rows(records: list[dict[str, Any]], baseline: str = AUTO) -> lis
             row["train s"] = float(np.mean([(r.get("timing") or {}).get("train_seconds", 0.0) for r in runs])) if runs else 0.0
             row["compute"] = _compute(runs)
             row["tuning"] = _tuning(runs)
-            rows.append(row)
+            bench_rows.append(row)
+            bench_units.append(units)
+        add_equal_compute(bench_rows, bench_units)
+        rows += bench_rows
     return rows
 
 

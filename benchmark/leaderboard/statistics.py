@@ -4,7 +4,7 @@ baseline, validation curves and steps-to-target."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -70,7 +70,15 @@ def paired_values(values: dict[int, float | None], baseline: dict[int, float | N
     return {**summary(diffs), "seeds": seeds}
 
 
-def steps_to_target_summary(runs: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _in_steps(record: dict[str, Any], step: int) -> int:
+    return step
+
+
+def steps_to_target_summary(runs: list[dict[str, Any]], baseline: list[dict[str, Any]],
+                            measure: Callable[[dict[str, Any], int], float | None] = _in_steps,
+                            ) -> dict[str, Any] | None:
+    """Per seed, the first evaluation reaching the baseline's final validation avg ppl, expressed by
+    `measure(record, step)`: the step itself (default) or e.g. the cumulative FLOPs spent by then."""
     base = {r["seed"]: r for r in baseline}
     seeds, steps, finals = [], [], []
     for run in sorted(runs, key=lambda r: r["seed"]):
@@ -79,8 +87,9 @@ def steps_to_target_summary(runs: list[dict[str, Any]], baseline: list[dict[str,
         if target is None or not validation_curve(run)[1]:
             continue
         seeds.append(run["seed"])
-        steps.append(steps_to_target(run, target))
-        finals.append(validation_curve(other)[0][-1] if validation_curve(other)[0] else None)
+        reached = steps_to_target(run, target)
+        steps.append(None if reached is None else measure(run, reached))
+        finals.append(measure(other, validation_curve(other)[0][-1]) if validation_curve(other)[0] else None)
     if not seeds:
         return None
     reached = [s for s in steps if s is not None]

@@ -7,6 +7,7 @@ import math
 import textwrap
 from typing import Any, Callable
 
+from .equal_compute import format_flops
 from .markdown_table import EMPTY_CELLS, FOOTNOTE, NO_BASELINE_NOTE, benchmark_sections, visible_columns
 
 WIDTH = 120
@@ -56,6 +57,7 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("worst ppl", lambda r: _compact(r["worst-domain ppl"])),
     ("acc", lambda r: _compact(r["downstream acc"])),
     ("Δ acc", lambda r: _paired(r, "downstream acc")),
+    ("FLOPs", lambda r: format_flops((r.get("total FLOPs") or {}).get("mean"))),
 ]
 
 

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..compute import extra_run
 from ..config import RunConfig
 from ..runner import PreparedRun, execute, prepare_run
 from ..strategies import get_strategy_class
@@ -48,9 +49,8 @@ def _cached_or_run(prepared: PreparedRun, stage_dir: Path, **kwargs: Any) -> dic
 
 
 def _extra_run(record: dict[str, Any], kind: str) -> dict[str, Any]:
-    return {"kind": kind, "run_id": record["run_id"], "steps": record["compute"]["steps"],
-            "tokens": record["compute"]["train_tokens"], "seconds": record["timing"]["train_seconds"],
-            "reused_from_cache": bool(record.get("_cached"))}
+    # flops: the stage's own total (the proxy's includes its reference forward passes)
+    return extra_run(record, kind, reused_from_cache=bool(record.get("_cached")))
 
 
 def run_doremi(prepared: PreparedRun, output_dir: Path, **execute_kwargs: Any) -> tuple[dict[str, Any] | None, Path | None]:

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from .base import DomainStats, MixingStrategy, StrategyConfigError
-from .registry import register_strategy
 
 
-@register_strategy("doremi-proxy")
 @dataclass
 class DoReMiProxyStrategy(MixingStrategy):
+    name = "doremi-proxy"
+
     step_size: float = 1.0      # η
     smoothing: float = 1e-3     # c
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from .base import DomainStats, MixingStrategy, StepLog, StrategyConfigError, exploration_rate
 from .odm import WarmupBanditStrategy, softmax
-from .registry import register_strategy
 
 FLAD_REWARDS = ("ga", "gms", "agg")
 TARGET_GRADIENTS = ("after", "before")
@@ -94,7 +93,6 @@ def flad_reward(aux_grad: Any, target_grad: Any, kind: str = "agg") -> float:
 
 
 # -- ODM repository's cumulative EXP3 --------------------------------------------------------------
-@register_strategy("exp3")
 @dataclass
 class Exp3Strategy(WarmupBanditStrategy):
     """The ODM repository's cumulative EXP3, selectable there as method "exp3".
@@ -113,6 +111,8 @@ class Exp3Strategy(WarmupBanditStrategy):
     being 1/K) and samples the first step after warm-up from the initial weights, where this (as
     `odm`) samples from the policy with R̂ = 0, i.e. uniformly.
     """
+
+    name = "exp3"
 
     reward_divisor: float = 10.0  # "scale down reward so that cumulative reward doesn't explode"
 
@@ -191,7 +191,6 @@ class FLADBanditStrategy(MixingStrategy):
         return pulled, rewards[pulled]
 
 
-@register_strategy("exp3-flad")
 @dataclass
 class Exp3FLADStrategy(FLADBanditStrategy):
     """EXP3-FLAD (docs/methods/flad-bandits.md, "EXP3-FLAD").
@@ -205,6 +204,8 @@ class Exp3FLADStrategy(FLADBanditStrategy):
         per update, learnt from `plan`'s num_microbatches) | "paper": t = rounds (micro-batches) played.
     No warm start: ε_0 = 1/K, so the policy is uniform until the first update.
     """
+
+    name = "exp3-flad"
 
     beta: float = 1.0
     exploration_time: str = "code"
@@ -284,7 +285,6 @@ def sample_softmax_of_one_hot(rng: np.random.Generator, chosen: int, num_arms: i
     return other + (other >= chosen)
 
 
-@register_strategy("ucb1-flad")
 @dataclass
 class UCB1FLADStrategy(FLADBanditStrategy):
     """UCB1-FLAD (docs/methods/flad-bandits.md, "UCB1-FLAD").
@@ -300,6 +300,8 @@ class UCB1FLADStrategy(FLADBanditStrategy):
     (`similarity_beta` 0.1 on the new reward); the paper's text writes β = 0.9 on the new reward.
     Logged weights: the step's mean per-micro-batch sampling distribution.
     """
+
+    name = "ucb1-flad"
 
     beta: float = 0.9
     warm_start: bool = True

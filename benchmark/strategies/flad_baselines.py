@@ -16,7 +16,6 @@ import numpy as np
 from .base import StrategyConfigError, normalized
 from .exp3 import FLAD_REWARDS, check_choice, check_fraction, check_rewards_vector
 from .odm import softmax
-from .registry import register_strategy
 from .static import StaticStrategy
 
 
@@ -40,10 +39,11 @@ class TargetArmStrategy(StaticStrategy):
         return normalized(weights)
 
 
-@register_strategy("target-only")
 @dataclass
 class TargetOnlyStrategy(TargetArmStrategy):
     """Target-Only: fine-tune on the few-shot target alone (all weight on the target arm)."""
+
+    name = "target-only"
 
     def validate(self) -> None:
         super().validate()
@@ -54,17 +54,17 @@ class TargetOnlyStrategy(TargetArmStrategy):
         return np.eye(1, self.num_domains, self.target_index).ravel()
 
 
-@register_strategy("explore-only")
 @dataclass
 class ExploreOnlyStrategy(TargetArmStrategy):
     """Explore-Only: uniform over auxiliary arms and the target, the target's weight × target_ratio
     (published grid {1, 5, 10}), renormalised — the code's `relative_sampling_from_target`."""
 
+    name = "explore-only"
+
     def compute_weights(self) -> np.ndarray:
         return self.with_target_ratio(np.full(self.num_domains, 1.0 / self.num_domains))
 
 
-@register_strategy("exploit-only")
 @dataclass
 class ExploitOnlyStrategy(TargetArmStrategy):
     """Exploit-Only: softmax over warm-start similarities, fixed for all of training.
@@ -76,6 +76,8 @@ class ExploitOnlyStrategy(TargetArmStrategy):
     multiplied by target_ratio and the mixture renormalised (the code does the ratio "in
     probability space").
     """
+
+    name = "exploit-only"
 
     warm_start_rewards: list[float] | None = None
     reward: str = "ga"

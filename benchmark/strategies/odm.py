@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from .base import DomainStats, MixingStrategy, StrategyConfigError, exploration_rate, normalized
-from .registry import register_strategy
 from .static import resolve_explicit_weights
 
 ODM_FORMS = ("paper", "code")
@@ -82,9 +81,10 @@ class WarmupBanditStrategy(MixingStrategy):
         return exploration_rate(step, self.num_domains, self.exploration_scale)
 
 
-@register_strategy("odm")
 @dataclass
 class ODMStrategy(WarmupBanditStrategy):
+    name = "odm"
+
     form: str = "paper"
     alpha: float = 0.9
 

@@ -21,7 +21,6 @@ import numpy as np
 from .base import MixingStrategy, StrategyConfigError, normalized
 from .exp3 import check_choice, check_fraction
 from .odm import softmax
-from .registry import register_strategy
 
 COOLDOWN_SHAPES = ("linear", "cosine")
 
@@ -53,7 +52,6 @@ def check_total_steps(value: Any) -> None:
         raise StrategyConfigError(f"total_steps: must be a positive integer (the run's optimizer steps), got {value!r}")
 
 
-@register_strategy("cooldown")
 @dataclass
 class CooldownStrategy(SizeBasedStrategy):
     """Cooldown (arXiv 2410.04579): temperature sampling whose τ moves from start_temperature to
@@ -62,6 +60,8 @@ class CooldownStrategy(SizeBasedStrategy):
     linear τ = τ_s + (τ_e − τ_s)·p, cosine τ = τ_e + (τ_s − τ_e)·(1 + cos πp)/2.
     The schedule is interpolated in τ (not 1/τ); the defaults are this benchmark's, not the paper's.
     """
+
+    name = "cooldown"
 
     start_temperature: float = 5.0
     end_temperature: float = 1.0
@@ -88,7 +88,6 @@ class CooldownStrategy(SizeBasedStrategy):
         return temperature_weights(self._sizes, self.temperature_at(step))
 
 
-@register_strategy("upsample-end")
 @dataclass
 class UpsampleEndStrategy(SizeBasedStrategy):
     """Domain upsampling at the end of training (arXiv 2406.03476).
@@ -97,6 +96,8 @@ class UpsampleEndStrategy(SizeBasedStrategy):
     round(final_fraction·total_steps) steps, the weights of `upsample_domains` (names; default: the
     domains whose size is below the median size) are multiplied by `factor` and renormalised.
     """
+
+    name = "upsample-end"
 
     temperature: float = 1.0
     final_fraction: float = 0.1
@@ -129,12 +130,13 @@ class UpsampleEndStrategy(SizeBasedStrategy):
         return self._final if step >= self.first_final_step else self._base
 
 
-@register_strategy("scalarization")
 @dataclass
 class ScalarizationStrategy(SizeBasedStrategy):
     """Scalarization, "upweight" (arXiv 2410.04579): sample proportionally (p_i ∝ n_i) and multiply
     each example's loss by w_i/p_i, where w is the temperature-τ target mixture. Under full-batch GD
     this equals sampling from w; under SGD it has higher gradient variance. E_p[w/p] = Σ w = 1."""
+
+    name = "scalarization"
 
     temperature: float = 2.0
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .base import MixingStrategy, StrategyConfigError, normalized
-from .registry import register_strategy
 
 
 @dataclass
@@ -26,19 +25,21 @@ class StaticStrategy(MixingStrategy):
         return self._weights
 
 
-@register_strategy("uniform")
 @dataclass
 class UniformStrategy(StaticStrategy):
     """Equal weight per domain (stratified sampling)."""
+
+    name = "uniform"
 
     def compute_weights(self) -> np.ndarray:
         return np.full(self.num_domains, 1.0 / self.num_domains)
 
 
-@register_strategy("temperature")
 @dataclass
 class TemperatureStrategy(StaticStrategy):
     """p_i ∝ n_i^(1/τ): τ = 1 is proportional to size, τ → ∞ is uniform."""
+
+    name = "temperature"
 
     temperature: float = 1.0
 
@@ -54,10 +55,11 @@ class TemperatureStrategy(StaticStrategy):
         return normalized(np.where(sizes > 0, sizes / sizes.max(), 0.0) ** (1.0 / self.temperature))
 
 
-@register_strategy("proportional")
 @dataclass
 class ProportionalStrategy(TemperatureStrategy):
     """Weight ∝ domain size (tokens): temperature sampling with τ = 1."""
+
+    name = "proportional"
 
     temperature: float = 1.0
 
@@ -99,10 +101,11 @@ def resolve_explicit_weights(domains: list[str], weights: dict[str, float], norm
     return normalized(vector)
 
 
-@register_strategy("fixed")
 @dataclass
 class FixedWeightsStrategy(StaticStrategy):
     """Explicit weights per domain name (e.g. The Pile Weights, DoReMi's published mixtures)."""
+
+    name = "fixed"
 
     weights: dict[str, float] = field(default_factory=dict)
     normalize: bool = False

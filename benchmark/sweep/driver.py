@@ -11,12 +11,26 @@ from .accounting import account, all_accounted
 from .common import OBJECTIVE
 from .coordinator import optimise
 from .final_run import finish
+from .mlflow_runs import fail_parent_run
 from .spec import SweepSpec, build_spec
 
 
 def run_sweep(spec: SweepSpec, workers: int = 1, install: bool = False, log: Any = print) -> tuple[int, dict[str, Any]]:
-    """Optimise (or resume) the study, then finish it; (exit status, summary)."""
-    study, complete = optimise(spec, workers, log=log)
+    """Optimise (or resume) the study, then finish it; (exit status, summary). A sweep that fails
+    (or is interrupted) ends its MLflow parent run FAILED."""
+    study = None
+    try:
+        study, complete = optimise(spec, workers, log=log)
+        code, summary = _conclude(spec, study, complete, install, log)
+    except BaseException:
+        fail_parent_run(spec, study, log)
+        raise
+    if code != 0:
+        fail_parent_run(spec, study, log)
+    return code, summary
+
+
+def _conclude(spec: SweepSpec, study: Any, complete: bool, install: bool, log: Any) -> tuple[int, dict[str, Any]]:
     acc = account(study)
     ok, why = all_accounted(study, spec.trials)
     log(f"study {spec.study}: {acc['done']} done ({len(acc['complete'])} complete, {len(acc['pruned'])} pruned, "

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..compute import with_totals
 from .accounting import account, extra_runs
 from .common import OBJECTIVE
 from .mlflow_runs import close_parent_run, log_final_run, parent_run_id
@@ -20,7 +21,7 @@ def run_final(spec: SweepSpec, study: Any, recipe: dict[str, Any], output_dir: P
               log: Any = print) -> list[tuple[dict[str, Any], Path]]:
     """Train the best configuration (seeds `final_seeds`) as method `<method>-tuned`; records carry
     `tuning` and the sweep's compute."""
-    from ..config import resolve_config
+    from ..config import label, resolve_config
     from ..records import write_json_atomic
     from ..runner import execute, prepare_run
 
@@ -30,14 +31,14 @@ def run_final(spec: SweepSpec, study: Any, recipe: dict[str, Any], output_dir: P
     out = []
     for seed in spec.final_seeds or [spec.seed]:
         config = resolve_config(spec.task, spec.method, seed, list(spec.overrides), spec.quick)
-        config.recipe = {**json.loads(json.dumps(recipe)), "name": f"{spec.method}-tuned"}
-        log(f"final run: {spec.method}-tuned seed {seed} (best trial {study.best_trial.number})")
+        config.recipe = {**json.loads(json.dumps(recipe)), "name": f"{label(spec.method)}-tuned"}
+        log(f"final run: {label(spec.method)}-tuned seed {seed} (best trial {study.best_trial.number})")
         record, path = execute(prepare_run(config, output_dir), output_dir, progress=False, resume=True, track=False)
         record["tuning"] = {"tuned": True, "trials": acc["done"], "study": spec.study, "objective": OBJECTIVE,
                             "best_trial": study.best_trial.number, "best_value": study.best_value,
                             "params": dict(study.best_trial.params), "pruner": spec.pruner,
                             "storage": _redact(spec.storage), "search_space": spec.search_space}
-        record["compute"]["extra_runs"] = extras
+        record["compute"] = with_totals({**record["compute"], "extra_runs": extras})   # trials: same model
         write_json_atomic(path, record)
         if spec.track:
             record["mlflow_run_id"] = log_final_run(spec, parent, record, path, output_dir, log)
@@ -56,6 +57,7 @@ def _redact(url: str) -> str:
 
 def finish(spec: SweepSpec, study: Any, install: bool = False, log: Any = print) -> dict[str, Any]:
     """Figures, tuned recipe (installed if asked), final run(s) and summary.json of a finished study."""
+    from ..config import label
     from ..records import write_text_atomic
 
     output = Path(spec.output_dir)
@@ -71,7 +73,7 @@ def finish(spec: SweepSpec, study: Any, install: bool = False, log: Any = print)
         write_text_atomic(output / "summary.json", json.dumps(summary, indent=1, default=str))
         return summary
     recipe = tuned_recipe(spec, study)
-    recipe_path = write_recipe(recipe, output / "recipes" / f"{spec.method}-tuned.yaml")
+    recipe_path = write_recipe(recipe, output / "recipes" / f"{label(spec.method)}-tuned.yaml")
     summary.update({"best_trial": study.best_trial.number, "best_value": study.best_value,
                     "best_params": study.best_params, "recipe": str(recipe_path)})
     if install:

@@ -155,3 +155,16 @@ def close_parent_run(spec: SweepSpec, study: Any, parent: str, trials_done: int,
             client.set_terminated(parent, status="FINISHED")
     except Exception as exc:  # noqa: BLE001
         log(f"warning: MLflow parent run not updated ({type(exc).__name__}: {exc})")
+
+
+def fail_parent_run(spec: SweepSpec, study: Any, log: Any = print) -> None:
+    """A sweep that ends without its final run leaves its parent run FAILED, never RUNNING."""
+    parent = parent_run_id(study, spec.track) if study is not None else None
+    if not parent:
+        return
+    try:
+        got = mlflow_client(spec.tracking_uri)
+        if got:
+            got[0].set_terminated(parent, status="FAILED")
+    except Exception as exc:  # noqa: BLE001
+        log(f"warning: MLflow parent run not updated ({type(exc).__name__}: {exc})")

@@ -38,13 +38,18 @@ class SweepSpec:
         return dataclasses.asdict(self)
 
 
+def _portable(name: str) -> str:
+    """A task or recipe file as an absolute path, so trial workers started elsewhere find it."""
+    from ..config import is_path
+
+    return str(Path(name).resolve()) if is_path(name) else name
+
+
 def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False) -> SweepSpec:
     """The spec of one method's study; with equal_budget, one study and output folder per method."""
-    from ..config import load_task, resolve_config, task_names
+    from ..config import label, load_task, resolve_config, task_names
 
-    if args.task not in task_names():
-        raise config_error(f"task: unknown task {args.task!r}; allowed: {', '.join(task_names())}")
-    family = load_task(args.task).get("family")
+    family = load_task(args.task).get("family")   # names or paths; an unknown one fails here
     if family != "pretrain":
         pretrain = [t for t in task_names() if load_task(t).get("family") == "pretrain"]
         raise config_error(f"task: sweeps run pre-training tasks (the runner's validation perplexity objective); "
@@ -53,12 +58,12 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
         raise config_error(f"--seed: must be a non-negative integer, got {args.seed}")
     space = search_space_of(method)
     resolve_config(args.task, method, args.seed, args.overrides, args.quick)   # bad overrides fail here
-    default = f"sweep-{args.task}-{method}" + ("-quick" if args.quick else "")
-    study = (f"{args.study}-{method}" if args.study else default) if equal_budget else (args.study or default)
+    default = f"sweep-{label(args.task)}-{label(method)}" + ("-quick" if args.quick else "")
+    study = (f"{args.study}-{label(method)}" if args.study else default) if equal_budget else (args.study or default)
     output = args.output_dir or Path("sweeps") / study
     if equal_budget and args.output_dir:
-        output = args.output_dir / method
-    return SweepSpec(task=args.task, method=method, trials=args.trials, study=study,
+        output = args.output_dir / label(method)
+    return SweepSpec(task=_portable(args.task), method=_portable(method), trials=args.trials, study=study,
                      storage=args.storage or default_storage(output), output_dir=str(output),
                      overrides=list(args.overrides), quick=args.quick, seed=args.seed,
                      final_seeds=args.final_seeds or [args.seed], pruner=args.pruner, search_space=space,

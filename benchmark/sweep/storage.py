@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .common import MAX_RETRY, RESUME_FIELDS, SPEC_ATTR, config_error, load_optuna
+from .common import MAX_RETRY, OBJECTIVE, RESUME_FIELDS, SPEC_ATTR, config_error, load_optuna
 
 if TYPE_CHECKING:           # spec.py uses default_storage: a runtime import would be circular
     from .spec import SweepSpec
@@ -66,6 +66,8 @@ def open_study(spec: SweepSpec, storage: Any) -> Any:
     study = optuna.create_study(study_name=spec.study, storage=storage, direction="minimize",
                                 sampler=make_sampler(spec.seed, 0), pruner=make_pruner(spec.pruner),
                                 load_if_exists=True)
+    if study.metric_names is None:
+        study.set_metric_names([OBJECTIVE])   # optuna-dashboard labels the objective with it
     stored = study.user_attrs.get(SPEC_ATTR)
     mine = {k: spec.to_dict()[k] for k in RESUME_FIELDS}
     if stored is None:

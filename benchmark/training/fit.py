@@ -53,6 +53,7 @@ class Fit:
                  reference_model: torch.nn.Module | None = None) -> None:
         import lightning as L
 
+        from ..progress import MixtureProgressBar
         from .callback import MixingCallback
         from .datamodule import MixtureDataModule
         from .model import build_model
@@ -75,13 +76,16 @@ class Fit:
         self.checkpointer = StepCheckpoint(self.checkpoint_dir, training.get("checkpoint_every", 100))
         self.options = options
         self.seconds = 0.0
+        # Steps of the whole budget, loss and top weights instead of Lightning's endless-epoch bar.
+        bar = [MixtureProgressBar(training["steps"], prepared.strategy)] if options.progress else []
         self.trainer = L.Trainer(
             accelerator=options.accelerator, devices=options.devices, num_nodes=options.num_nodes,
             strategy=options.strategy, plugins=[AtomicCheckpointIO()],
             max_steps=min(options.stop_after_steps or training["steps"], training["steps"]),
             max_epochs=1,  # one endless epoch of planned micro-batches; max_steps ends it
             accumulate_grad_batches=grad_accum, gradient_clip_val=training.get("grad_clip", 1.0) or None,
-            callbacks=[self.callback, *options.extra_callbacks, self.checkpointer, StopOnSignal(self.checkpointer)],
+            callbacks=[self.callback, *options.extra_callbacks, self.checkpointer, StopOnSignal(self.checkpointer),
+                       *bar],
             logger=False, enable_progress_bar=options.progress, enable_checkpointing=False,
             enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
             use_distributed_sampler=False, deterministic=True, precision=training.get("precision", "32-true"))
