@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--num-nodes", type=positive_int, default=1, help="machines (torchrun / SLURM launch; see README)")
     run.add_argument("--parallel", default="ddp", choices=["ddp", "fsdp"],
                      help="data-parallel strategy when devices x nodes > 1 (fsdp shards GPT-NeoX layers)")
+    run.add_argument("--workers", type=positive_int, default=1,
+                     help="methods over runs (regmix, mixing-law): processes on this machine training the "
+                          "swarm's proxy runs together (default: 1)")
 
     sub.add_parser("list", help="list tasks and methods", description="List benchmark tasks and method recipes.")
 
@@ -205,6 +208,13 @@ def run_one_configuration(args: argparse.Namespace, item: Any) -> tuple[dict, Pa
     if item.config.recipe.get("pipeline"):   # e.g. DoReMi's reference → proxy → main (cached stages)
         from .registry import resolve
         runner = resolve("pipelines", item.config.recipe["pipeline"])
+    extra = {}
+    if args.workers > 1:    # only pipelines that train swarms take workers
+        import inspect
+        if "workers" not in inspect.signature(runner).parameters:
+            raise ConfigError(f"--workers: method {item.config.recipe['name']!r} trains one run; "
+                              "workers are for methods over runs (regmix, mixing-law)")
+        extra["workers"] = args.workers
     with RunLock(args.output_dir / "runs" / item.config.run_id, item.config.run_id, wait=args.wait):
         if runner is execute and not args.fresh:
             done = completed_record(args.output_dir, item.config.run_id)
@@ -217,7 +227,7 @@ def run_one_configuration(args: argparse.Namespace, item: Any) -> tuple[dict, Pa
         record, path = runner(item, args.output_dir, progress=not args.no_progress, resume=not args.fresh,
                               track=not args.no_tracking, tracking_uri=args.tracking_uri,
                               devices=args.devices, accelerator=args.accelerator,
-                              num_nodes=args.num_nodes, parallel=args.parallel)
+                              num_nodes=args.num_nodes, parallel=args.parallel, **extra)
     return None if record is None else (record, path)
 
 

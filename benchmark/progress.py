@@ -43,10 +43,11 @@ def top_weights(domains: Sequence[str], weights: Sequence[float], k: int = 3) ->
 
 
 def format_top(domains: Sequence[str], weights: Sequence[float] | None, k: int = 3) -> str:
-    """`web 0.31, code 0.18, books 0.12`, or '' before the strategy has logged a mixture."""
+    """`web 0.31, code 0.18, books 0.12`, or '' before the strategy has logged a mixture. Domains
+    that would read 0.00 are left out (Target-Only: `target 1.00`)."""
     if weights is None or len(weights) == 0:
         return ""
-    return ", ".join(f"{name} {w:.2f}" for name, w in top_weights(domains, weights, k))
+    return ", ".join(f"{name} {w:.2f}" for name, w in top_weights(domains, weights, k) if w >= 0.005)
 
 
 def current_mixture(strategy: Any) -> list[float] | None:

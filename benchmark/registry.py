@@ -51,6 +51,8 @@ KINDS: dict[str, Kind] = {
     }),
     "pipelines": Kind("benchmark.pipelines", "pipeline", "pipeline", {
         "doremi": "benchmark.pipelines.doremi:run_doremi",
+        "regmix": "benchmark.pipelines.regmix:run_regmix",
+        "mixing-law": "benchmark.pipelines.mixing_laws:run_mixing_law",
     }),
     "replay_predictors": Kind("benchmark.replay_predictors", "methods", "predictor", {
         "ridge": _P + "linear:RidgeCV", "lightgbm": _P + "boosting:LightGBMHeldOut",

@@ -43,6 +43,7 @@ def test_top_weights_and_line_text():
     assert top_weights(domains, weights, 2) == [("wiki", pytest.approx(0.39)), ("web", 0.31)]
     assert format_top(domains, weights) == "wiki 0.39, web 0.31, code 0.18"
     assert format_top(domains, None) == ""
+    assert format_top(["aux_00", "aux_01", "target"], [0.0, 0.001, 0.999]) == "target 1.00"
     text = describe(120, 500, 3.2071, 70.0, format_top(domains, weights))
     assert text == "120/500 (24%) loss 3.21 ETA 0:01:10 top: wiki 0.39, web 0.31, code 0.18"
     assert describe(1, 4, float("nan"), None, "") == "1/4 (25%) ETA --:--"
