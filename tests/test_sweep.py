@@ -167,3 +167,30 @@ def test_two_workers_one_killed_mid_trial_then_resumed_all_trials_accounted(tmp_
     states = sorted(e["state"] for e in record["compute"]["extra_runs"])
     assert states == ["COMPLETE"] * 4 + ["FAIL"]                       # the lost trial's compute is counted too
     assert record["tuning"]["trials"] == 4
+
+
+def test_a_failed_sweep_ends_its_parent_run_failed_and_names_its_objective(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from benchmark.sweep import driver
+    from benchmark.sweep.common import OBJECTIVE, PARENT_ATTR
+
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    spec = spec_for(tmp_path / "out", trials=2, pruner="none", track=True, tracking_uri=uri)
+    opened = {}
+
+    def optimise_then_fail(spec, workers, log):
+        study = open_study(spec, make_storage(spec.storage, spec.heartbeat_interval, spec.grace_period))
+        from benchmark.sweep.mlflow_runs import ensure_parent_run
+        ensure_parent_run(study, spec)
+        opened["study"] = study
+        raise RuntimeError("every worker died")
+
+    monkeypatch.setattr(driver, "optimise", optimise_then_fail)
+    with pytest.raises(RuntimeError, match="every worker died"):
+        run_sweep(spec, workers=1, log=lambda *a: None)
+    study = opened["study"]
+    assert study.metric_names == [OBJECTIVE]                              # optuna-dashboard's label
+    parent = study.user_attrs[PARENT_ATTR]
+    assert MlflowClient(tracking_uri=uri).get_run(parent).info.status == "FAILED"

@@ -136,7 +136,7 @@ def _ask(study: Any, storage_url: str) -> Any | None:
 def run_one(study: Any, trial: Any, spec: dict[str, Any], out: Path) -> None:
     """Train one trial's mixture and tell the study; a run's own error is kept in `error`."""
     optuna = load_optuna()
-    if "fixed_params" not in trial.system_attrs:      # a server database raced us to the queue
+    if "swarm_index" not in trial.user_attrs:      # a server database raced us to the queue: not enqueued
         trial.set_user_attr("error", "not an enqueued swarm mixture")
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return

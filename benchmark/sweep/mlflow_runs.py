@@ -159,12 +159,25 @@ def close_parent_run(spec: SweepSpec, study: Any, parent: str, trials_done: int,
 
 def fail_parent_run(spec: SweepSpec, study: Any, log: Any = print) -> None:
     """A sweep that ends without its final run leaves its parent run FAILED, never RUNNING."""
-    parent = parent_run_id(study, spec.track) if study is not None else None
-    if not parent:
-        return
     try:
+        study = study if study is not None else _stored_study(spec)
+        parent = parent_run_id(study, spec.track) if study is not None else None
+        if not parent:
+            return
         got = mlflow_client(spec.tracking_uri)
         if got:
             got[0].set_terminated(parent, status="FAILED")
     except Exception as exc:  # noqa: BLE001
         log(f"warning: MLflow parent run not updated ({type(exc).__name__}: {exc})")
+
+
+def _stored_study(spec: SweepSpec) -> Any:
+    """The study as stored (when the sweep failed before handing it back), or None."""
+    from .common import load_optuna
+    from .storage import make_storage
+
+    try:
+        storage = make_storage(spec.storage, spec.heartbeat_interval, spec.grace_period)
+        return load_optuna().load_study(study_name=spec.study, storage=storage)
+    except Exception:  # noqa: BLE001 — no study yet: nothing to close
+        return None
