@@ -90,7 +90,7 @@ class StopOnSignal(L.Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
-        if STOP.signum is None or trainer.datamodule.feeder.microbatch_in_step != 0:
+        if STOP.signum is None:
             return
         step = trainer.global_step
         # Under DDP a save needs every rank at the same step; there the last periodic one is kept.

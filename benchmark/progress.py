@@ -172,7 +172,6 @@ class MixtureProgressBar(ProgressBar):
         self.total_steps, self.strategy, self.stream = total_steps, strategy, stream
         self.progress: StepProgress | None = None
         self.enabled = True
-        self._loss_sum, self._microbatches = 0.0, 0
 
     def disable(self) -> None:   # Lightning calls this on ranks other than 0
         self.enabled = False
@@ -188,15 +187,9 @@ class MixtureProgressBar(ProgressBar):
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.progress is None:
             return
-        loss = trainer.progress_bar_metrics.get("train/loss")
-        if loss is not None:
-            self._loss_sum, self._microbatches = self._loss_sum + float(loss), self._microbatches + 1
-        if trainer.datamodule.feeder.microbatch_in_step != 0:
-            return  # still accumulating this optimizer step
-        mean = self._loss_sum / self._microbatches if self._microbatches else None
-        self._loss_sum, self._microbatches = 0.0, 0
+        loss = trainer.progress_bar_metrics.get("train/loss")   # one training_step = one optimizer step
         top = format_top(self.strategy.domains, current_mixture(self.strategy))
-        self.progress.update(trainer.global_step, mean, top)
+        self.progress.update(trainer.global_step, None if loss is None else float(loss), top)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._finish()

@@ -29,8 +29,6 @@ class MixingCallback(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
         feeder = trainer.datamodule.feeder
-        if feeder.microbatch_in_step != 0:
-            return  # still accumulating this optimizer step
         step = trainer.global_step
         now = time.perf_counter()
         self.train_seconds += now - self._clock

@@ -192,8 +192,6 @@ class StepCheckpoint(L.Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
-        if trainer.datamodule.feeder.microbatch_in_step != 0:
-            return  # mid-accumulation: not a step boundary
         step = trainer.global_step
         if step % self.every == 0 and step != self.saved_step:
             self.save(trainer, step)

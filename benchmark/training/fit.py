@@ -67,8 +67,9 @@ class Fit:
         L.seed_everything(config.seed, verbose=False)
         torch.use_deterministic_algorithms(True, warn_only=True)
         model = build_model(config.task["model"], data.vocab_size, config.seed)
-        self.module = MixingLanguageModel(model, len(data.domains), optimizer_settings(training), reference_model)
         grad_accum = training.get("grad_accum", 1)
+        self.module = MixingLanguageModel(model, len(data.domains), optimizer_settings(training), reference_model,
+                                          grad_accum, training.get("grad_clip", 1.0))
         self.datamodule = MixtureDataModule(data, prepared.strategy, training["batch_size"], grad_accum, config.seed)
         self.callback = MixingCallback(data, training["steps"], training.get("eval_every", 100),
                                        training.get("eval_batch_size", 64), training.get("log_every", 10))
@@ -83,7 +84,6 @@ class Fit:
             strategy=options.strategy, plugins=[AtomicCheckpointIO()],
             max_steps=min(options.stop_after_steps or training["steps"], training["steps"]),
             max_epochs=1,  # one endless epoch of planned micro-batches; max_steps ends it
-            accumulate_grad_batches=grad_accum, gradient_clip_val=training.get("grad_clip", 1.0) or None,
             callbacks=[self.callback, *options.extra_callbacks, self.checkpointer, StopOnSignal(self.checkpointer),
                        *bar],
             logger=False, enable_progress_bar=options.progress, enable_checkpointing=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -20,27 +21,61 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: flo
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def _no_gradient_sync(strategy: Any) -> Any:
+    """DDP's `no_sync` for all but the last micro-batch of a step; nothing to skip in one process."""
+    block = getattr(strategy, "block_backward_sync", None)
+    return block() if block is not None else contextlib.nullcontext()
+
+
 class MixingLanguageModel(L.LightningModule):
+    """One `training_step` = one optimizer update made of G micro-batches (manual optimization), so
+    per-step statistics, the strategy update and capabilities that need each micro-batch's own
+    gradient all see the same unit everywhere. Numerically this is exactly Lightning's automatic
+    accumulation: each micro-batch's loss / G is backpropagated, then clip, step, zero, schedule."""
+
     def __init__(self, model: torch.nn.Module, num_domains: int, optim: dict[str, Any],
-                 reference_model: torch.nn.Module | None = None):
+                 reference_model: torch.nn.Module | None = None, grad_accum: int = 1, grad_clip: float | None = None):
         super().__init__()
+        self.automatic_optimization = False
         self.model = model
         # DoReMi's frozen reference model: kept out of the module's parameters and checkpoints.
         self._reference = [reference_model.eval().requires_grad_(False)] if reference_model is not None else []
         self.num_domains = num_domains
         self.optim = optim
+        self.grad_accum = grad_accum
+        self.grad_clip = grad_clip or None
         # Per-domain statistics of the current optimizer step: the five rows of DomainStats plus the
         # excess-loss sums. A plain attribute, not a buffer: DDP would broadcast rank 0's buffers.
         self.step_stats = torch.zeros(6, num_domains, dtype=torch.float64)
 
     def training_step(self, _tick: Any, batch_idx: int) -> torch.Tensor:
-        batch = self.trainer.datamodule.feeder.next_microbatch()  # planned live, see datamodule.py
+        optimizer = self.optimizers()
+        feeder = self.trainer.datamodule.feeder
+        total = torch.zeros((), device=self.device)
+        for index in range(self.grad_accum):
+            last = index == self.grad_accum - 1
+            # Under DDP gradients are all-reduced once, on the step's last micro-batch.
+            sync = contextlib.nullcontext() if last else _no_gradient_sync(self.trainer.strategy)
+            with sync:
+                loss = self._microbatch_loss(feeder.next_microbatch())  # planned live, see datamodule.py
+                self.manual_backward(loss / self.grad_accum)
+            total += loss.detach()
+        if self.grad_clip:
+            self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
+        optimizer.step()
+        optimizer.zero_grad()
+        self.lr_schedulers().step()
+        mean = total / self.grad_accum
+        self.log("train/loss", mean, prog_bar=True, on_step=True, batch_size=1)
+        return mean
+
+    def _microbatch_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         ids = batch["input_ids"].to(self.device)
         domains = batch["domain"].to(self.device)
         losses = token_losses(self.model, ids)
-        feeder = self.trainer.datamodule.feeder
-        if "loss_weights" in feeder.strategy.hooks:   # e.g. scalarization: per-example w_i / p_i
-            weights = torch.as_tensor(feeder.strategy.loss_weights(batch["domain"].numpy()),
+        strategy = self.trainer.datamodule.feeder.strategy
+        if "loss_weights" in strategy.hooks:   # e.g. scalarization: per-example w_i / p_i
+            weights = torch.as_tensor(strategy.loss_weights(batch["domain"].numpy()),
                                       dtype=losses.dtype, device=self.device)
             loss = (losses.mean(dim=1) * weights).mean()
         else:
@@ -55,7 +90,6 @@ class MixingLanguageModel(L.LightningModule):
             with torch.no_grad():
                 excess = (losses.detach() - token_losses(reference, ids)).clamp(min=0)
             self.step_stats[5].index_add_(0, domains, excess.sum(dim=1).double())
-        self.log("train/loss", loss.detach(), prog_bar=True, on_step=True, batch_size=len(ids))
         return loss
 
     def _accumulate(self, losses: torch.Tensor, domains: torch.Tensor) -> None:
