@@ -18,11 +18,7 @@ EXIT_BAD_INPUT = 2
 EXIT_IN_PROGRESS = 75  # EX_TEMPFAIL: the same run is being trained by another process
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmark",
-                                     description="Reference benchmark suite for data-mixing methods.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_run_parser(sub: Any) -> None:
     run = sub.add_parser("run", help="run methods on a benchmark and print a leaderboard",
                          description="With no arguments: the embedded default comparisons — several methods "
                                      f"on {DEFAULT_TASK} (seed 0) and on {DEFAULT_FLAD_TASK} (split seed 42, "
@@ -58,6 +54,29 @@ def build_parser() -> argparse.ArgumentParser:
                      help="methods over runs (regmix, mixing-law): processes on this machine training the "
                           "swarm's proxy runs together (default: 1)")
 
+
+def add_maintenance_parsers(sub: Any) -> None:
+    """`evaluate` (re-evaluate a finished run) and `track` (log records to MLflow)."""
+    evaluate = sub.add_parser("evaluate", help="evaluate a finished run again from its saved weights",
+                              description="Reload a run's final weights and recompute its per-domain and "
+                                          "downstream metrics (e.g. --tasks mmlu --num-fewshot 5).")
+    evaluate.add_argument("record", type=Path, help="the run's result record (records/<run_id>.json)")
+    evaluate.add_argument("--tasks", default=None, help="comma-separated lm-eval tasks (default: the task file's)")
+    evaluate.add_argument("--num-fewshot", type=int, default=None)
+    evaluate.add_argument("--device", default="cpu")
+
+    track = sub.add_parser("track", help="log result records to MLflow (e.g. after the server was down)",
+                           description="Log existing result records to MLflow.")
+    track.add_argument("records", nargs="+", type=Path)
+    track.add_argument("--tracking-uri", default=None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmark",
+                                     description="Reference benchmark suite for data-mixing methods.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    add_run_parser(sub)
     sub.add_parser("list", help="list tasks and methods", description="List benchmark tasks and method recipes.")
 
     from .data.pile import add_prepare_arguments
@@ -78,18 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_parser(sub)
 
-    evaluate = sub.add_parser("evaluate", help="evaluate a finished run again from its saved weights",
-                              description="Reload a run's final weights and recompute its per-domain and "
-                                          "downstream metrics (e.g. --tasks mmlu --num-fewshot 5).")
-    evaluate.add_argument("record", type=Path, help="the run's result record (records/<run_id>.json)")
-    evaluate.add_argument("--tasks", default=None, help="comma-separated lm-eval tasks (default: the task file's)")
-    evaluate.add_argument("--num-fewshot", type=int, default=None)
-    evaluate.add_argument("--device", default="cpu")
-
-    track = sub.add_parser("track", help="log result records to MLflow (e.g. after the server was down)",
-                           description="Log existing result records to MLflow.")
-    track.add_argument("records", nargs="+", type=Path)
-    track.add_argument("--tracking-uri", default=None)
+    add_maintenance_parsers(sub)
     return parser
 
 
