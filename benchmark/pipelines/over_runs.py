@@ -101,6 +101,18 @@ def final_run(prepared: PreparedRun, weights: dict[str, float]) -> PreparedRun:
     return PreparedRun(config, prepared.data, fixed)
 
 
+def _storage_label(storage: str, output_dir: Path) -> str:
+    """The swarm's storage as a record may show it: a sqlite file relative to the output directory
+    (records are shared; machine paths mean nothing elsewhere), never a server URL (credentials)."""
+    if not storage.startswith("sqlite:///"):
+        return "(server database)"
+    path = Path(storage[len("sqlite:///"):])
+    try:
+        return f"sqlite:///<output-dir>/{path.resolve().relative_to(output_dir.resolve())}"
+    except ValueError:
+        return f"sqlite:///.../{path.name}"
+
+
 def run_over_runs(method: OverRunsMethod, prepared: PreparedRun, output_dir: Path, workers: int = 1,
                   storage: str | None = None, log: Any = print,
                   **execute_kwargs: Any) -> tuple[dict[str, Any] | None, Path | None]:
@@ -120,7 +132,7 @@ def run_over_runs(method: OverRunsMethod, prepared: PreparedRun, output_dir: Pat
     losses = np.array([r["losses"] for r in results])
     chosen, fit = method.choose(np.array(spec["mixtures"]), losses, objective, prior, options, seed)
     weights = {d: float(w) for d, w in zip(domains, chosen / chosen.sum())}
-    swarm = {"study": study_name(spec), "storage": storage if storage.startswith("sqlite") else "(server database)",
+    swarm = {"study": study_name(spec), "storage": _storage_label(storage, output_dir),
              "size": len(results), "trained_now": sum(not r["reused"] and r.get("trained", True) for r in results),
              "runs": [{"index": r["index"], "run_id": r["run_id"], "target_loss": float(np.dot(objective, r["losses"]))}
                       for r in results]}
