@@ -107,7 +107,9 @@ def test_tiny_regmix_end_to_end_on_a_shared_study(tmp_path, tiny_overrides):
     assert record["compute"]["total_flops"] > record["compute"]["train_flops"]
 
     import optuna
-    study = optuna.load_study(study_name=record["swarm"]["study"], storage=record["swarm"]["storage"])
+    from benchmark.pipelines.swarm import default_storage
+    assert record["swarm"]["storage"] == "sqlite:///<output-dir>/pipeline/swarms.db"   # no machine paths in records
+    study = optuna.load_study(study_name=record["swarm"]["study"], storage=default_storage(tmp_path / "pipeline"))
     workers = {t.user_attrs["worker_pid"] for t in study.get_trials() if t.state.name == "COMPLETE"}
     assert len(study.get_trials()) == 4 and len(workers) == 2              # two processes shared the queue
 
