@@ -21,13 +21,14 @@ pytestmark = pytest.mark.slow
 from benchmark.training.checkpoints import FAULT_ENV, checkpoint_steps, verify
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--set", "training.checkpoint_every=10", "--set", "training.eval_every=20",
-        "--set", "evaluation.downstream=null", "--no-progress"]
+TINY = ["--set", "training.checkpoint_every=10", "--set", "training.eval_every=20", "--no-progress"]
+NO_DOWNSTREAM = ["--set", "evaluation.downstream=null"]
 
 
-def command(out: Path, steps: int = 30, method: str = "uniform", *extra: str) -> list[str]:
+def command(out: Path, steps: int = 30, method: str = "uniform", *extra: str, downstream: bool = False) -> list[str]:
     return [sys.executable, "-m", "benchmark", "run", "--method", method, "--seed", "0",
-            "--set", f"training.steps={steps}", "--output-dir", str(out), *TINY, *extra]
+            "--set", f"training.steps={steps}", "--output-dir", str(out), *TINY,
+            *([] if downstream else NO_DOWNSTREAM), *extra]
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -75,10 +76,12 @@ def reference(tmp_path_factory) -> dict:
 
 
 def test_run_shorter_than_checkpoint_interval_keeps_its_record_quietly_outside_git(tmp_path):
-    done = run(command(tmp_path / "out", 3, "uniform", "--no-tracking"), tmp_path, GIT_DIR=str(tmp_path / "none"))
+    done = run(command(tmp_path / "out", 3, "uniform", "--no-tracking",
+                       downstream=True), tmp_path, GIT_DIR=str(tmp_path / "none"))
     assert done.returncode == 0, done.stderr
-    assert only_record(tmp_path / "out")["status"] == "completed"
-    assert "fatal" not in done.stdout + done.stderr                     # git is asked quietly
+    record = only_record(tmp_path / "out")
+    assert record["status"] == "completed" and record["downstream"]["mini_mmlu"]["acc"] is not None  # lm-eval ran
+    assert "fatal" not in done.stdout + done.stderr                     # git (also lm-eval's lookup) asked quietly
 
 
 def test_unwritable_output_dir_fails_before_training(tmp_path):
