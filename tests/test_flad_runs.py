@@ -218,3 +218,28 @@ def test_real_task_path_offline_with_local_p3_files_and_a_local_t5(tmp_path):
     assert records[0]["mixture"]["domains"] == ["glue/mrpc", "adversarial_qa/dbidaf"]
     assert set(records[0]["flad"]["warm_start_rewards"]) == {"glue/mrpc", "adversarial_qa/dbidaf"}
     assert _json.dumps(records[0])  # serialisable
+
+
+def test_flad_runs_are_tracked_live_and_finished_with_the_record(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from benchmark.training import live_tracking
+
+    monkeypatch.chdir(tmp_path)                                  # sqlite stores put artifacts under ./mlruns
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    seen_while_training = []
+    real_flush = live_tracking.LiveTracking.flush
+
+    def flush_and_look(self):
+        real_flush(self)
+        history = MlflowClient(tracking_uri=uri).get_metric_history(self.run_id, "val/acc")
+        seen_while_training.append((MlflowClient(tracking_uri=uri).get_run(self.run_id).info.status, len(history)))
+
+    monkeypatch.setattr(live_tracking.LiveTracking, "flush", flush_and_look)
+    (record,) = run_flad("embedded-flad", ["exp3-flad"], seeds=[42], targets="tgt_c", overrides=TINY,
+                         output_dir=tmp_path, log=lambda _m: None, track=True, tracking_uri=uri)
+    assert ("RUNNING", 1) in seen_while_training                  # the first evaluation, visible mid-run
+    run = MlflowClient(tracking_uri=uri).get_run(record["mlflow_run_id"])
+    assert run.info.status == "FINISHED" and run.data.tags["benchmark_run_id"] == record["run_id"]
+    saved = load_records([tmp_path / "records"])[0]
+    assert saved["mlflow_run_id"] == record["mlflow_run_id"]     # written back into the record file

@@ -259,7 +259,8 @@ def _mass(weights: list[list[float]], domains: list[str], roles: dict[str, str],
 
 
 def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], ModelBundle], output_dir: Path,
-            device: str = "cpu", log: Callable[[str], None] = print, progress: bool = True) -> dict[str, Any]:
+            device: str = "cpu", log: Callable[[str], None] = print, progress: bool = True,
+            track: bool = False, tracking_uri: str | None = None) -> dict[str, Any]:
     wall_start = time.perf_counter()
     training, evaluation = config.task["training"], config.task["evaluation"]
     target_name = config.task["data"]["target"]
@@ -281,9 +282,11 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
     sizes = [len(a) for a in data.arms] + ([] if bandit else [len(target.train)])
     strategy = build_strategy(config, domains, sizes, strategy_seed=config.seed)
     protocol = evaluation.get("protocol", "t0_rank")
+    live = _live_tracking(config, strategy, lambda: loop.curves, tracking_uri) if track else None
     loop = FladLoop(bundle, data.arms, target, strategy, settings, config.seed, protocol,
                     log=lambda m: log(f"  [{config.recipe['name']} {target_name} seed {config.seed}] {m}"),
-                    progress=StepProgress(settings.steps, emit=log) if progress else None)
+                    progress=StepProgress(settings.steps, emit=log) if progress else None,
+                    on_evaluation=live.flush if live else None)
     extra_runs: list[dict[str, Any]] = []   # the method's own extra compute (the base model is the benchmark's)
     warm, warm_tokens = None, 0
     if "warm_start_rewards" in strategy.hooks:
@@ -293,7 +296,14 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
                            "note": "probe passes: counted in extra_forward_tokens / extra_backward_tokens"})
         kind = getattr(strategy, "reward", "agg")
         strategy.set_warm_start_rewards([warm[a][kind] for a in arm_names])
-    result = loop.run()
+    if live:
+        live.start()
+    try:
+        result = loop.run()
+    except BaseException:
+        if live:
+            live.abandon("FAILED")
+        raise
     eval_start = time.perf_counter()
     work = output_dir / "flad" / "lm_eval" / f"{config.run_id}__{target_name}"
     by_protocol = {}
@@ -373,8 +383,32 @@ def run_one(config: RunConfig, data: FladData, bundle_factory: Callable[[], Mode
     # the best-on-validation weights (restored by the loop), for transformers and the lm_eval CLI
     record["model_dir"] = relative_model_dir(output_dir, save_model_dir(
         bundle.model, bundle.tokenizer, run_model_dir(output_dir, config.run_id)))
-    write_json_atomic(record_path(output_dir / "records", f"{config.run_id}"), record)
+    path = write_json_atomic(record_path(output_dir / "records", f"{config.run_id}"), record)
+    if live:
+        _close_tracking(live, record, path, tracking_uri)
     return record
+
+
+def _live_tracking(config: RunConfig, strategy: Any, curves: Callable[[], dict], uri: str | None) -> Any:
+    """Stream the run's curves and arm weights to MLflow while the loop trains."""
+    from ..training.live_tracking import LiveTracking
+
+    identity = {"run_id": config.run_id, "task": config.task_name, "method": config.recipe["name"],
+                "seed": config.seed, "config_hash": config.config_hash, "config": config.to_dict(),
+                "git_commit": git_commit()}
+    return LiveTracking(uri, identity, list(strategy.domains), curves, strategy.weight_trajectory)
+
+
+def _close_tracking(live: Any, record: dict[str, Any], path: Path, uri: str | None) -> None:
+    """Final metrics and the record on the live MLflow run (or the whole record, if it never opened)."""
+    from ..tracking import track_record
+
+    run_id = live.close(record, [path])
+    if run_id is None:
+        track_record(record, path, [], uri)
+        return
+    record["mlflow_run_id"] = run_id
+    write_json_atomic(path, record)
 
 
 def run_flad(task_name: str, method: str | list[str], seeds: list[int] | None = None,
@@ -425,9 +459,6 @@ def run_flad(task_name: str, method: str | list[str], seeds: list[int] | None = 
     for config in configs:
         log(clock.header(f"{config.recipe['name']} on {task_name}/{config.task['data']['target']} "
                          f"split seed {config.seed}"))
-        record = run_one(config, data, factory(config), output_dir, device, log, progress)
-        if track:
-            from ..tracking import log_record
-            record["mlflow_run_id"] = log_record(record, [record_path(output_dir / "records", config.run_id)], tracking_uri)
-        records.append(record)
+        records.append(run_one(config, data, factory(config), output_dir, device, log, progress,
+                               track, tracking_uri))
     return records

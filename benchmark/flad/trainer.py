@@ -98,8 +98,11 @@ class FladLoop:
 
     def __init__(self, bundle: ModelBundle, arms: list[Arm], target: TargetData, strategy: Any,
                  settings: LoopSettings, seed: int, protocol: str = "t0_rank",
-                 log: Callable[[str], None] | None = None, progress: StepProgress | None = None):
+                 log: Callable[[str], None] | None = None, progress: StepProgress | None = None,
+                 on_evaluation: Callable[[], None] | None = None):
         self.bundle, self.arms, self.target, self.strategy, self.s = bundle, arms, target, strategy, settings
+        self.on_evaluation = on_evaluation or (lambda: None)   # e.g. live MLflow logging of the new points
+        self.curves: dict[str, list[Any]] = {}
         self.seed, self.protocol, self.log = seed, protocol, log or (lambda _msg: None)
         self.progress = progress
         if progress is not None:   # evaluation lines print above the bar, not through it
@@ -300,6 +303,8 @@ class FladLoop:
                 else:
                     bad_evals += 1
                 self.log(f"step {step}: val acc {acc:.3f} (best {best_acc:.3f} at {best_step})")
+                self.curves = curves
+                self.on_evaluation()
                 if bad_evals >= s.patience:
                     stopped_early = True
                     break

@@ -33,7 +33,12 @@ class LiveTracking(L.Callback):
         self._evaluations = 0
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if trainer.is_global_zero and self.run_id is None:
+        if trainer.is_global_zero:
+            self.start()
+
+    def start(self) -> None:
+        """Open the MLflow run (also called directly by loops outside Lightning, e.g. FLAD's)."""
+        if self.run_id is None:
             self.run_id = tracking.guarded(self.uri, self._open)
             self._last_flush = time.monotonic()
 
