@@ -56,13 +56,7 @@ def test_doremi_proxy_pays_reference_forward_and_main_run_pays_both_stages(tmp_p
     assert proxy_compute["extra_forward_tokens"] == TINY_TOKENS and proxy_compute["extra_backward_tokens"] == 0
 
 
-FLAD_TINY = [
-    "training.steps=4", "training.grad_accum=2", "training.batch_size=4", "training.eval_every=2",
-    "training.log_every=1", "training.warm_start_examples=8", "training.eval_batch_size=16",
-    "model.hidden_size=16", "model.num_heads=2", "model.intermediate_size=32", "model.num_layers=1",
-    "model.pretrain={steps: 2, batch_size: 4}", "data.arm_size=[20, 40]", "data.target_pool=80",
-    "data.test_size=12", "data.neutral_classification=2", "data.neutral_generative=1", "data.pretrain_sequences=40",
-]
+from tests.test_flad_runs import TINY as FLAD_TINY  # noqa: E402 — the same tiny FLAD config
 
 
 def test_flad_bandits_count_gradient_probes(tmp_path, monkeypatch):

@@ -28,14 +28,8 @@ def mlflow_client(uri: str | None) -> tuple[Any, str] | None:
 
 
 def _experiment_id(client: Any, task: str) -> str:
-    name = f"benchmark/{task}"
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    try:
-        return client.create_experiment(name)
-    except Exception:  # noqa: BLE001 — created meanwhile by another process
-        return client.get_experiment_by_name(name).experiment_id
+    from ..tracking import experiment_id   # one place creates the per-task experiment
+    return experiment_id(client, task)
 
 
 def _warn(uri: str | None, exc: Exception) -> None:
