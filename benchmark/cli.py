@@ -113,13 +113,15 @@ def cmd_list() -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from .data.pile import prepare_from_cli
+    from . import registry
 
     task = load_task(args.task)
-    if task.get("data", {}).get("builder") != "pile_odm":
+    builder = task.get("data", {}).get("builder")
+    if builder not in registry.names("data_preparers"):
         raise ConfigError(f"task: {args.task!r} generates its data at run time; nothing to prepare "
-                          "(prepare applies to the pile-odm tasks)")
-    return prepare_from_cli(vars(args), task["data"])
+                          f"(prepare applies to tasks whose data.builder is one of "
+                          f"{', '.join(registry.names('data_preparers'))})")
+    return registry.resolve("data_preparers", builder)(vars(args), task["data"])
 
 
 def completed_record(output_dir: Path, run_id: str) -> tuple[dict, Path] | None:
@@ -140,54 +142,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     tasks = [DEFAULT_TASK, DEFAULT_FLAD_TASK] if defaults else [args.task or DEFAULT_TASK]
     loaded = [(name, load_task(name)) for name in tasks]   # an unknown task fails before any run
     for name, task in loaded:
-        run_task = run_flad_task if task.get("family") == "flad" else run_pretrain_task
         status = run_task(args, name, task, defaults)
         if status:
             return status
     return 0
 
 
-def run_flad_task(args: argparse.Namespace, name: str, task: dict, defaults: bool) -> int:
-    from .flad import flad_table, format_flad_table, run_flad
-
-    if args.devices != 1 or args.num_nodes != 1:
-        raise ConfigError("--devices: FLAD tasks run in one process")
-    methods = [m for item in (args.method or task.get("default_methods", [])) for m in item.split(",") if m]
-    seeds = args.seed or (task.get("seeds", [])[:1] if defaults else None)
-    targets = args.target or ("all" if not task.get("default_targets") else ",".join(task["default_targets"]))
-    records = run_flad(name, methods, seeds=seeds, targets=targets, overrides=args.overrides,
-                       output_dir=args.output_dir, quick=args.quick,
-                       device={"gpu": "cuda", "cpu": "cpu"}.get(args.accelerator),
-                       track=not args.no_tracking, tracking_uri=args.tracking_uri, progress=not args.no_progress)
-    print()
-    print(format_flad_table(flad_table(records)))
-    print(f"{len(records)} FLAD run(s); records under {args.output_dir / 'records'}")
-    return 0
+def run_configs(args: argparse.Namespace, name: str, task: dict, methods: list[str], defaults: bool) -> list[Any]:
+    """The configurations a `run` command names: methods × seeds (× targets, on FLAD tasks)."""
+    if task.get("family") == "flad":
+        from .flad.runner import flad_configs
+        seeds = args.seed or (task.get("seeds", [])[:1] if defaults else None)
+        return flad_configs(name, methods, seeds, args.target, args.overrides, args.quick, args.output_dir)
+    if args.target:
+        raise ConfigError(f"--target: only FLAD tasks have targets; {name!r} is a {task.get('family')} task")
+    return [resolve_config(name, m, s, args.overrides, args.quick) for m in methods for s in args.seed or [0]]
 
 
-def run_pretrain_task(args: argparse.Namespace, name: str, task: dict, defaults: bool) -> int:
+def run_task(args: argparse.Namespace, name: str, task: dict, defaults: bool) -> int:
     from .interrupts import STOP, Interrupted
     from .progress import RunClock
     from .records import ensure_writable
     from .run_lock import RunInProgress
     from .runner import RunFailed, prepare_run
 
-    if args.target:
-        raise ConfigError(f"--target: only FLAD tasks have targets; {name!r} is a {task.get('family')} task")
     methods = [m for item in (args.method or task.get("default_methods", [])) for m in item.split(",") if m]
     if not methods:
         raise ConfigError("method: no method given and the task has no default_methods")
-    seeds = args.seed or [0]
     ensure_writable(args.output_dir)
     # Validate every configuration before any training starts.
-    prepared = [prepare_run(resolve_config(name, m, s, args.overrides, args.quick), args.output_dir)
-                for m in methods for s in seeds]
+    prepared = [prepare_run(config, args.output_dir) for config in run_configs(args, name, task, methods, defaults)]
     results: list[tuple[dict, Path]] = []
     start, clock = time.perf_counter(), RunClock(len(prepared))
     STOP.install()
     try:
         for item in prepared:
-            print(clock.header(f"{item.config.recipe['name']} seed {item.config.seed} on {name}"), flush=True)
+            print(clock.header(f"{item.config.recipe['name']} seed {item.config.seed} on {name}"
+                               + (f"/{item.target.name}" if item.config.family == "flad" else "")), flush=True)
             done = run_one_configuration(args, item)
             if done is not None:
                 results.append(done)
@@ -245,7 +236,11 @@ def print_run_summary(args: argparse.Namespace, results: list[tuple[dict, Path]]
 
     records = [record for record, _ in results]
     print()
-    print(format_terminal(leaderboard_rows(records)))
+    if any("flad" in r for r in records):
+        from .flad import flad_table, format_flad_table
+        print(format_flad_table(flad_table(records)))
+    else:
+        print(format_terminal(leaderboard_rows(records)))
     print(f"{len(records)} run(s) in {seconds:.0f} s. Result records:")
     for record, path in results:
         mlflow = record.get("mlflow_run_id")

@@ -219,6 +219,10 @@ class RunConfig:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     @property
+    def family(self) -> str:
+        return "pretrain"
+
+    @property
     def run_id(self) -> str:
         return f"{self.task_name}__{self.recipe['name']}__seed{self.seed}__{self.config_hash[:10]}"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from .capabilities import Capability, needs
 from .compute import compute_section, count_params, params_from_config, with_totals
 from .config import RunConfig, build_strategy, published_mixture_notes
 from .data.pretrain_task import PretrainData, build_task_data
@@ -28,16 +29,76 @@ class RunFailed(RuntimeError):
 
 @dataclass
 class PreparedRun:
+    """One configuration, ready to train: the recipe protocol every benchmark family implements.
+
+    The lifecycle (`execute`) is the same for all families: fit the parts the family builds →
+    final metrics → model directory → record (common fields + the family's) → tracking, with one
+    failure path. A family subclass says what its parts, metrics and record fields are."""
+
     config: RunConfig
-    data: PretrainData
+    data: Any
     strategy: Any
+
+    @property
+    def domains(self) -> list[str]:
+        return list(self.strategy.domains)
+
+    def fit_parts(self, reference_model: torch.nn.Module | None = None) -> Any:
+        raise NotImplementedError
+
+    def final_metrics(self, fit: Fit) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def downstream(self, fit: Fit) -> dict[str, Any]:
+        return {}
+
+    def tokenizer(self) -> Any:
+        raise NotImplementedError
+
+    def record_fields(self, fit: Fit) -> dict[str, Any]:
+        """The family's own record fields (data manifest, sampling, compute, ...)."""
+        raise NotImplementedError
+
+
+@dataclass
+class PretrainRun(PreparedRun):
+    data: PretrainData
+
+    def fit_parts(self, reference_model: torch.nn.Module | None = None) -> Any:
+        from .training.fit import pretrain_parts
+        return pretrain_parts(self, reference_model)
+
+    def final_metrics(self, fit: Fit) -> dict[str, Any]:
+        return final_metrics(self, fit.module, fit.trainer.world_size, fit.trainer.global_rank)
+
+    def downstream(self, fit: Fit) -> dict[str, Any]:
+        return downstream_metrics(self, fit.module)
+
+    def tokenizer(self) -> Any:
+        return self.data.tokenizer
+
+    def record_fields(self, fit: Fit) -> dict[str, Any]:
+        config, data, feeder = self.config, self.data, fit.datamodule.feeder
+        training = config.task["training"]
+        tokens_per_step = training["batch_size"] * training.get("grad_accum", 1) * data.train_blocks[0].shape[1]
+        strategy_seconds = feeder.strategy_seconds if feeder else 0.0
+        return {
+            "data_manifest": data.manifest,
+            "mixture": {"published_mixtures": published_mixture_notes(config, data.domains)},
+            "sampling": {"epochs_per_domain": dict(zip(data.domains, feeder.epochs_per_domain())) if feeder else {}},
+            "compute": run_compute(self, fit.steps_done, fit.steps_done * tokens_per_step, fit.module.model,
+                                   strategy_seconds),
+        }
 
 
 def prepare_run(config: RunConfig, output_dir: Path) -> PreparedRun:
     """Everything that can fail on bad input, done before any training starts."""
+    if config.family == "flad":
+        from .flad.family import prepare_flad_run
+        return prepare_flad_run(config, output_dir)
     data = build_task_data(config.task["data"], output_dir / "data")
     strategy = build_strategy(config, data.domains, data.sizes, strategy_seed=config.seed)
-    return PreparedRun(config, data, strategy)
+    return PretrainRun(config, data, strategy)
 
 
 def parallel_strategy(name: str, world_size: int) -> Any:
@@ -73,18 +134,14 @@ def downstream_metrics(prepared: PreparedRun, module: Any) -> dict[str, Any]:
                        batch_size=spec.get("batch_size", 32), limit=spec.get("limit"), seed=prepared.config.seed)
 
 
-def build_record(prepared: PreparedRun, datamodule: Any, callback: Any, metrics: dict[str, Any],
-                 downstream: dict[str, Any], seconds: float, status: str, error: str | None = None,
-                 model: torch.nn.Module | None = None) -> dict[str, Any]:
-    config, data = prepared.config, prepared.data
-    feeder = datamodule.feeder
-    trajectory = prepared.strategy.weight_trajectory()
-    training = config.task["training"]
-    steps_done = (feeder.step - 1) if feeder else 0
-    tokens_per_step = training["batch_size"] * training.get("grad_accum", 1) * data.train_blocks[0].shape[1]
+def build_record(prepared: PreparedRun, fit: Fit, metrics: dict[str, Any], downstream: dict[str, Any],
+                 seconds: float, status: str, error: str | None = None) -> dict[str, Any]:
+    """One record builder for every family: the common fields, then the family's own."""
+    config = prepared.config
+    feeder = fit.datamodule.feeder
     strategy_seconds = feeder.strategy_seconds if feeder else 0.0
-    train_seconds = callback.train_seconds
-    return {
+    train_seconds = fit.callback.train_seconds
+    record = {
         "schema": SCHEMA_VERSION,
         "run_id": config.run_id,
         "status": status,
@@ -98,19 +155,18 @@ def build_record(prepared: PreparedRun, datamodule: Any, callback: Any, metrics:
         "config_hash": config.config_hash,
         "versions": package_versions(),
         "git_commit": git_commit(),
-        "data_manifest": data.manifest,
-        "curves": callback.curves,
-        "mixture": {"domains": data.domains, **trajectory,
-                    "published_mixtures": published_mixture_notes(config, data.domains)},
+        "data_manifest": {},
+        "curves": fit.callback.curves,
+        "mixture": {"domains": prepared.domains, **prepared.strategy.weight_trajectory()},
         "final": metrics,
         "downstream": downstream,
-        "sampling": {"epochs_per_domain": dict(zip(data.domains, feeder.epochs_per_domain())) if feeder else {}},
         "timing": {"wall_seconds": seconds, "train_seconds": train_seconds, "strategy_seconds": strategy_seconds,
                    "strategy_share": strategy_seconds / train_seconds if train_seconds else 0.0,
-                   "eval_seconds": callback.eval_seconds},
-        "compute": run_compute(prepared, steps_done, steps_done * tokens_per_step, model, strategy_seconds),
+                   "eval_seconds": fit.callback.eval_seconds},
         "created_unix": time.time(),
     }
+    _annotate(record, prepared.record_fields(fit))
+    return record
 
 
 def run_compute(prepared: PreparedRun, steps: int, train_tokens: int, model: torch.nn.Module | None,
@@ -118,7 +174,7 @@ def run_compute(prepared: PreparedRun, steps: int, train_tokens: int, model: tor
     """The record's `compute`. A reference-model strategy (DoReMi's proxy) runs the frozen reference
     forward on every training micro-batch (module.py), i.e. on every training token."""
     params = count_params(model) if model is not None else params_from_config({"config": prepared.config.to_dict()})
-    reference = "reference_model" in prepared.strategy.hooks
+    reference = needs(prepared.strategy, Capability.REFERENCE_MODEL)
     return compute_section(steps, train_tokens, params or 0, extra_forward_tokens=train_tokens if reference else 0,
                            method_seconds=method_seconds)
 
@@ -156,7 +212,7 @@ def execute(prepared: PreparedRun, output_dir: Path, progress: bool = True, resu
     start = time.perf_counter()
     try:
         STOP.check()
-        fit = Fit(prepared, run_dir, options, reference_model)
+        fit = Fit(prepared.fit_parts(reference_model), run_dir, options)
         fit.run()
         return _finish(prepared, fit, output_dir, start, live, tracking_uri, annotate)
     except Interrupted as exc:
@@ -185,7 +241,7 @@ def live_tracking(prepared: PreparedRun, curves: Any, uri: str | None) -> Any:
     identity = {"run_id": config.run_id, "task": config.task_name, "method": config.recipe["name"],
                 "seed": config.seed, "config_hash": config.config_hash, "config": config.to_dict(),
                 "git_commit": git_commit()}
-    return LiveTracking(uri, identity, prepared.data.domains, curves, prepared.strategy.weight_trajectory)
+    return LiveTracking(uri, identity, prepared.domains, curves, prepared.strategy.weight_trajectory)
 
 
 def _finish(prepared: PreparedRun, fit: Fit, output_dir: Path, start: float, live: Any,
@@ -193,21 +249,21 @@ def _finish(prepared: PreparedRun, fit: Fit, output_dir: Path, start: float, liv
     """After training: final evaluation, model, record, tracking (rank 0 only for the last three)."""
     config, module, trainer = prepared.config, fit.module, fit.trainer
     run_dir = output_dir / "runs" / config.run_id
-    finished = fit.steps_done >= config.task["training"]["steps"]
-    metrics = final_metrics(prepared, module, trainer.world_size, trainer.global_rank) if finished else {}
+    finished = fit.finished
+    metrics = prepared.final_metrics(fit) if finished else {}
     STOP.check(fit.steps_done)
     if trainer.global_rank != 0:
         write_json_atomic(run_dir / f"rank{trainer.global_rank}_mixture.json", prepared.strategy.weight_trajectory())
         return None, None
-    downstream = downstream_metrics(prepared, module) if finished else {}
+    downstream = prepared.downstream(fit) if finished else {}
     STOP.check(fit.steps_done)
     model_dir = None
     if finished:  # a Hugging Face directory: transformers, lm_eval and pipelines (DoReMi) load it
         from .model_export import relative_model_dir, run_model_dir, save_model_dir
         model_dir = relative_model_dir(output_dir, save_model_dir(
-            module.model, prepared.data.tokenizer, run_model_dir(output_dir, config.run_id)))
-    record = build_record(prepared, fit.datamodule, fit.callback, metrics, downstream, time.perf_counter() - start,
-                          "completed" if finished else "interrupted", model=module.model)
+            module.model, prepared.tokenizer(), run_model_dir(output_dir, config.run_id)))
+    record = build_record(prepared, fit, metrics, downstream, time.perf_counter() - start,
+                          "completed" if finished else "interrupted")
     record["model_dir"] = model_dir   # relative to the output directory
     _annotate(record, annotate)
     record["compute"] = with_totals(record["compute"])   # annotations may add extra runs (DoReMi)
@@ -254,7 +310,7 @@ def _write_partial(prepared: PreparedRun, output_dir: Path, exc: BaseException, 
                                  if kept else "no checkpoint was written; a rerun starts from step 0")},
                "config": config.to_dict(),
                "curves": fit.callback.curves if fit else {},
-               "mixture": {"domains": prepared.data.domains, **prepared.strategy.weight_trajectory()},
+               "mixture": {"domains": prepared.domains, **prepared.strategy.weight_trajectory()},
                "created_unix": time.time()}
     try:
         write_json_atomic(output_dir / "failed" / f"{config.run_id}.json", payload)

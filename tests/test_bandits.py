@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmark.strategies import DomainStats, StrategyConfigError, get_strategy_class
-from benchmark.strategies.exp3 import flad_reward, sample_softmax_of_one_hot
+from benchmark.capabilities import Capability
+from benchmark.capabilities.gradient_rewards import flad_reward
+from benchmark.strategies.exp3 import sample_softmax_of_one_hot
 
 AB = ["a", "b"]
 
@@ -175,7 +177,7 @@ def test_ucb1_cold_start_pulls_every_arm_first():
 
 def test_ucb1_needs_warm_start_rewards_when_asked():
     s = get_strategy_class("ucb1-flad")(AB, [1, 1])
-    assert "warm_start_rewards" in s.hooks
+    assert Capability.WARM_START_REWARDS in s.capabilities
     with pytest.raises(RuntimeError, match="warm-start"):
         s.plan(1, 2, 2)
     s.set_warm_start_rewards([0.3, 0.1])

@@ -60,33 +60,35 @@ from tests.test_flad_runs import TINY as FLAD_TINY  # noqa: E402 — the same ti
 
 
 def test_flad_bandits_count_gradient_probes(tmp_path, monkeypatch):
-    from benchmark.flad import trainer
     from benchmark.flad.runner import run_flad
+    from benchmark.training import gradient_capability as capability
+    from benchmark.training.objectives import PromptedExamples
 
-    # Record every probe pass (_head_gradient's _losses(training=False)) independently of the loop's counter.
-    probes, original = [], trainer.FladLoop._losses
+    # Record the tokens of every post-update target pass (the reward probe), independently of the
+    # capability's own counter: the same batches as the pass that trained, at the new weights.
+    probes, real_after = [], capability.GradientRewards._target_after
 
-    def spy(self, examples, training=True):
-        if not training:
-            probes.append(self._batch(examples)[1])
-        return original(self, examples, training)
-    monkeypatch.setattr(trainer.FladLoop, "_losses", spy)
+    def spy(self, module):
+        batches = self.target.batches(self.passes)
+        probes.append(PromptedExamples.tokens_of(module.objective, [x for b in batches for x in b]))
+        return real_after(self, module)
+    monkeypatch.setattr(capability.GradientRewards, "_target_after", spy)
     exp3, ucb1 = run_flad("embedded-flad", ["exp3-flad", "ucb1-flad"], seeds=[42], targets="tgt_c",
-                          overrides=FLAD_TINY, output_dir=tmp_path, log=lambda _m: None)
+                          overrides=FLAD_TINY, output_dir=tmp_path)
     # d = 16, 1 layer, I = 32, V = 141: layer = 4·256 + 2·16·32 + 9·16 + 32 = 2224;
     # N = 2224 + 141·16 + 2·16 + 141·16 = 6768
     for record in (exp3, ucb1):
         assert record["compute"]["params"] == 6768
     c = exp3["compute"]
     # exp3-flad (target_gradient "after"): one probe over the 10-example target half after each of 4 updates
-    assert len(probes) >= 4 and c["extra_forward_tokens"] == c["extra_backward_tokens"] > 0
+    assert len(probes) == 8 and c["extra_forward_tokens"] == c["extra_backward_tokens"] == sum(probes[:4]) > 0
     assert c["extra_flops"] == (2 + 4) * 6768 * c["extra_forward_tokens"]
     assert c["total_flops"] == 6 * 6768 * c["train_tokens"] + c["extra_flops"]
     u = ucb1["compute"]
     warm = next(r for r in u["extra_runs"] if r["kind"] == "warm_start")
     # ucb1-flad: the warm start's probes (target half + 8 examples of each arm) + the 4 per-update probes
     assert warm["flops"] == 0.0 and warm["tokens"] > 0
-    assert u["extra_forward_tokens"] == sum(probes) - c["extra_forward_tokens"]
+    assert u["extra_forward_tokens"] == sum(probes[4:]) + warm["tokens"]
     assert u["total_flops"] == 6 * 6768 * u["train_tokens"] + 6 * 6768 * u["extra_forward_tokens"]
 
 

@@ -1,19 +1,14 @@
 """Short FLAD runs on the embedded benchmark: the five methods end to end, the reward mechanics
 checked against independently computed LM-head gradients, and bad input."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from benchmark.config import ConfigError
-from benchmark.flad import trainer as trainer_module
-from benchmark.flad.models import example_losses, make_batch, training_pairs
-from benchmark.flad.runner import (build_flad_data, build_model_bundle, loop_settings, resolve_flad_config,
-                                   run_flad)
+from benchmark.capabilities.gradient_rewards import flad_reward
+from benchmark.flad.runner import resolve_flad_config, run_flad
 from benchmark.records import load_records
-from benchmark.strategies.exp3 import flad_reward
 
 TINY = [
     "training.steps=4", "training.grad_accum=2", "training.batch_size=4", "training.eval_every=2",
@@ -29,8 +24,7 @@ RECORD_KEYS = {"schema", "run_id", "status", "task", "method", "strategy", "meth
 
 
 def test_five_methods_short_runs_and_records(tmp_path):
-    records = run_flad("embedded-flad", METHODS, seeds=[42], targets="tgt_c", overrides=TINY, output_dir=tmp_path,
-                       log=lambda _m: None)
+    records = run_flad("embedded-flad", METHODS, seeds=[42], targets="tgt_c", overrides=TINY, output_dir=tmp_path)
     assert [r["method"] for r in records] == METHODS
     arms = records[0]["data_manifest"]["arms"]
     assert len(arms) == 4 * 4 + 3      # 4 targets × (3 helpful + 1 harmful) + 3 neutral
@@ -69,68 +63,64 @@ def test_five_methods_short_runs_and_records(tmp_path):
     assert sorted(r["run_id"] for r in stored) == sorted(r["run_id"] for r in records)
 
 
-def _setup(tmp_path: Path, method: str, extra: list[str]):
-    config = resolve_flad_config("embedded-flad", method, 42, "tgt_a", TINY + extra)
-    data = build_flad_data(config.task["data"], tmp_path / "data", log=lambda _m: None)
-    bundle = build_model_bundle(config.task["model"], data, tmp_path / "base", log=lambda _m: None)
-    return config, data, bundle
-
-
 @pytest.mark.parametrize("target_gradient", ["after", "before"])
 def test_rewards_use_the_lm_head_gradient_change_of_each_round(tmp_path, monkeypatch, target_gradient):
-    """The loop's per-arm auxiliary gradient = the LM-head gradient of that arm's micro-batches (mean
-    over them), its target gradient = the LM-head gradient of the target pass after (code) or before
+    """Through the Lightning path: the per-arm auxiliary gradient = the LM-head gradient of that arm's
+    micro-batches (token-mean loss / G, mean over the arm's micro-batches), the target gradient = the
+    LM-head gradient of the target pass (Σ over its batches of batch mean / G) after (code) or before
     (paper) the update, and the reward is flad_reward of the two — recomputed here from scratch."""
-    from benchmark.config import build_strategy
-    config, data, bundle = _setup(tmp_path, "exp3-flad", ["training.steps=1", "training.eval_every=1",
-                                                          f"method.target_gradient={target_gradient}",
-                                                          "training.grad_clip=0", "method.reward=ga"])
-    target = data.target("tgt_a", 42, 0)
-    names = [a.name for a in data.arms]
-    strategy = build_strategy(config, names, [len(a) for a in data.arms], strategy_seed=42)
-    loop = trainer_module.FladLoop(bundle, data.arms, target, strategy, loop_settings(config.task["training"]), 42)
-    initial = {k: v.clone() for k, v in bundle.model.state_dict().items()}
+    from benchmark.config import build_strategy  # noqa: F401 — the strategy comes from prepare_run
+    from benchmark.runner import execute, prepare_run
+    from benchmark.training import gradient_capability as capability
+
+    config = resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_a", TINY + [
+        "training.steps=1", "training.eval_every=1", f"method.target_gradient={target_gradient}",
+        "training.grad_clip=0", "method.reward=ga"])
+    run = prepare_run(config, tmp_path)
     served, passes, captured = [], [], []
-    real_examples, real_pass, real_reward = loop._examples, loop._target_pass, trainer_module.flad_reward
-    monkeypatch.setattr(loop, "_examples", lambda d, c: served.append((d, real_examples(d, c))) or served[-1][1])
-    monkeypatch.setattr(loop, "_target_pass", lambda: passes.append(real_pass()) or passes[-1])
-    monkeypatch.setattr(trainer_module, "flad_reward",
+    real_batches, real_reward = capability.TargetBatches.batches, capability.flad_reward
+    monkeypatch.setattr(capability.TargetBatches, "batches",
+                        lambda self, *a: passes.append(real_batches(self, *a)) or passes[-1])
+    monkeypatch.setattr(capability, "flad_reward",
                         lambda a, t, k: captured.append((a.clone(), t.clone(), k)) or real_reward(a, t, k))
-    loop.run()
-    after = {k: v.clone() for k, v in bundle.model.state_dict().items()}
+    real_prepare = run.fit_parts
 
-    def head_grad(state, examples, scale):
-        bundle.model.load_state_dict(state)
-        bundle.model.zero_grad(set_to_none=True)
-        losses = example_losses(bundle, make_batch(bundle, training_pairs(bundle, examples, 64)))
-        (losses.sum() * scale).backward()
-        return bundle.lm_head.grad.detach().clone()
+    def parts_with_spy(reference_model=None):
+        parts = real_prepare(reference_model)
+        serve = parts.datamodule.serve
+        parts.datamodule.serve = lambda *a: served.append(serve(*a)) or served[-1]
+        return parts
+    monkeypatch.setattr(run, "fit_parts", parts_with_spy)
+    execute(run, tmp_path, progress=False, track=False)
+    initial, after = run.base_state, {k: v.clone() for k, v in run.bundle.model.state_dict().items()}
+    model, objective = run.bundle.model, run.objective()
 
-    scale = 1.0 / (4 * 2)
+    def head_grad(state, examples):
+        model.load_state_dict(state)
+        model.zero_grad(set_to_none=True)
+        (objective(model, {"examples": examples, "domain": torch.zeros(len(examples), dtype=torch.long)},
+                   torch.device("cpu")).loss / 2).backward()
+        return run.bundle.lm_head.grad.detach().clone()
+
     per_arm: dict[int, list[torch.Tensor]] = {}
-    for domain, examples in served:
-        per_arm.setdefault(domain, []).append(head_grad(initial, examples, scale))
-    if target_gradient == "before":
-        expected_target = head_grad(initial, passes[0], scale)   # the training pass itself, pre-update weights
-    else:
-        expected_target = head_grad(after, passes[1], scale)     # a fresh pass on the updated weights
+    for batch in served:
+        per_arm.setdefault(int(batch["domain"][0]), []).append(head_grad(initial, batch["examples"]))
+    target_pass = passes[0]
+    expected_target = sum(head_grad(initial if target_gradient == "before" else after, b) for b in target_pass)
     assert len(captured) == len(per_arm)
-    for (aux, tgt, kind), domain in zip(captured, dict.fromkeys(d for d, _ in served)):  # first-pull order
+    for (aux, tgt, kind), domain in zip(captured, sorted(per_arm)):
         assert kind == "ga"
         torch.testing.assert_close(aux, torch.stack(per_arm[domain]).mean(0), rtol=1e-4, atol=1e-7)
         torch.testing.assert_close(tgt, expected_target, rtol=1e-4, atol=1e-7)
-    rewards = strategy.history[0].rewards  # cumulative R̂ before the update is 0; after: r/π for pulled arms
     pulled = sorted(per_arm)
     expected = [flad_reward(torch.stack(per_arm[d]).mean(0), expected_target, "ga") for d in pulled]
-    np.testing.assert_allclose(np.asarray(strategy.cumulative_reward)[pulled] * (1.0 / len(names)), expected,
-                               rtol=1e-4, atol=1e-6)
-    assert rewards == [0.0] * len(names)
+    np.testing.assert_allclose(np.asarray(run.strategy.cumulative_reward)[pulled] * (1.0 / len(run.domains)),
+                               expected, rtol=1e-4, atol=1e-6)
 
 
 def test_bad_input_names_the_field(tmp_path):
     with pytest.raises(ConfigError, match="allowed: all, tgt_a"):
-        run_flad("embedded-flad", "exp3-flad", seeds=[42], targets="rte", overrides=TINY, output_dir=tmp_path,
-                 log=lambda _m: None)
+        run_flad("embedded-flad", "exp3-flad", seeds=[42], targets="rte", overrides=TINY, output_dir=tmp_path)
     with pytest.raises(ConfigError, match="training.optimizer: must be adafactor or adamw"):
         resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_a", ["training.optimizer=sgd"])
     with pytest.raises(ConfigError, match="training.nonsense: unknown key"):
@@ -154,7 +144,7 @@ def test_greedy_ucb1_finds_the_helpful_arms(tmp_path):
     the target's verbalizers (helpful and harmful) above the neutral ones; after training its reward
     estimates put the helpful arms above both, and most of its late sampling mass is on them."""
     (record,) = run_flad("embedded-flad", "ucb1-flad-paper", seeds=[42], targets="tgt_a", output_dir=tmp_path,
-                         log=lambda _m: None)
+        )
     flad, domains = record["flad"], record["mixture"]["domains"]
     groups = {role: [i for i, d in enumerate(domains) if flad["arm_roles"][d] == role]
               for role in ("helpful", "harmful", "neutral")}
@@ -210,7 +200,7 @@ def test_real_task_path_offline_with_local_p3_files_and_a_local_t5(tmp_path):
                  "training.steps=2", "training.grad_accum=2", "training.batch_size=2", "training.eval_every=1",
                  "training.precision=32-true", "training.warm_start_examples=4", "evaluation.batch_size=8"]
     records = run_flad("t0mix", ["ucb1-flad", "target-only"], seeds=[42], targets="cb", overrides=overrides,
-                       output_dir=tmp_path / "out", device="cpu", log=lambda _m: None)
+                       output_dir=tmp_path / "out", device="cpu")
     for record in records:
         assert record["status"] == "completed" and record["final"]["test"]["n"] == 9
         assert record["data_manifest"]["missing_arms"] and len(record["data_manifest"]["arms"]) == 2
@@ -237,7 +227,7 @@ def test_flad_runs_are_tracked_live_and_finished_with_the_record(tmp_path, monke
 
     monkeypatch.setattr(live_tracking.LiveTracking, "flush", flush_and_look)
     (record,) = run_flad("embedded-flad", ["exp3-flad"], seeds=[42], targets="tgt_c", overrides=TINY,
-                         output_dir=tmp_path, log=lambda _m: None, track=True, tracking_uri=uri)
+                         output_dir=tmp_path, track=True, tracking_uri=uri)
     assert ("RUNNING", 1) in seen_while_training                  # the first evaluation, visible mid-run
     run = MlflowClient(tracking_uri=uri).get_run(record["mlflow_run_id"])
     assert run.info.status == "FINISHED" and run.data.tags["benchmark_run_id"] == record["run_id"]

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+
+from benchmark.capabilities import Capability
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,7 +62,7 @@ def test_upsample_end_named_domains_and_temperature_base():
 # -- scalarization -----------------------------------------------------------------------------------
 def test_scalarization_by_hand():
     s = get_strategy_class("scalarization")(AB, [4, 1], temperature=2.0)
-    assert "loss_weights" in s.hooks
+    assert Capability.LOSS_WEIGHTS in s.capabilities
     # samples proportionally p = [0.8, 0.2]; target w (τ = 2) = [2/3, 1/3]
     assert np.allclose(s.current_weights(1), [0.8, 0.2])
     # w/p: a (2/3)/0.8 = 0.833333, b (1/3)/0.2 = 1.666667; E_p[w/p] = 0.8·0.833333 + 0.2·1.666667 = 1

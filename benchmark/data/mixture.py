@@ -10,12 +10,16 @@ first micro-batch is requested — after the previous step's update — so the p
 Every rank walks the whole global plan (advancing every domain's position for every row) and
 materialises only its own rows (r, r + world_size, ...): no sample is served twice, and all ranks
 stay in step without communication.
+
+What an item is belongs to the benchmark: a `serve` function turns a micro-batch's (domain, item
+index, stream position) triples into the batch the objective reads — token blocks for
+pre-training (`serve_token_blocks`), prompted examples for FLAD (benchmark/flad/fit_parts.py).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -62,22 +66,36 @@ class DomainReader:
         return self.position / len(self.blocks)
 
 
+Serve = Callable[[Sequence[DomainReader], np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]
+
+
+def serve_token_blocks(token_offset: int = 0) -> Serve:
+    """Pre-training items: each reader's rows are fixed-length token blocks (word ids + offset)."""
+    def serve(readers: Sequence[DomainReader], domains: np.ndarray, indices: np.ndarray,
+              positions: np.ndarray) -> dict[str, Any]:
+        tokens = np.stack([readers[d].blocks[i] for d, i in zip(domains, indices)])
+        return {"input_ids": torch.from_numpy(np.asarray(tokens, dtype=np.int64) + token_offset),
+                "domain": torch.from_numpy(domains.astype(np.int64))}
+    return serve
+
+
 class MixtureFeeder:
     """Plans each step with the strategy and serves this rank's micro-batches of it."""
 
     def __init__(self, blocks: Sequence[np.ndarray], strategy: MixingStrategy, batch_size: int,
-                 grad_accum: int, seed: int, world_size: int = 1, rank: int = 0, token_offset: int = 0):
+                 grad_accum: int, seed: int, world_size: int = 1, rank: int = 0, token_offset: int = 0,
+                 serve: Serve | None = None):
         self.readers = [DomainReader(b, seed, i) for i, b in enumerate(blocks)]
+        self.serve = serve or serve_token_blocks(token_offset)
         self.strategy = strategy
         self.batch_size = batch_size
         self.grad_accum = grad_accum
         self.world_size = world_size
         self.rank = rank
-        self.token_offset = token_offset  # added to stored word ids to get model token ids
         self.step = 1                     # 1-indexed optimizer step being served
         self.microbatch_in_step = 0
         self.strategy_seconds = 0.0       # time spent inside plan() and update()
-        self._rows: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def _plan_step(self) -> None:
         start = time.perf_counter()
@@ -86,23 +104,24 @@ class MixtureFeeder:
         self._rows = []
         for row_index, row in enumerate(plan):
             indices = np.empty(self.batch_size, dtype=np.int64)
+            positions = np.empty(self.batch_size, dtype=np.int64)   # place in the domain's stream
             for domain in np.unique(row):
                 mask = row == domain
-                indices[mask] = self.readers[domain].reserve(int(mask.sum()))
+                reader = self.readers[domain]
+                positions[mask] = reader.position + np.arange(int(mask.sum()))
+                indices[mask] = reader.reserve(int(mask.sum()))
             if row_index % self.world_size == self.rank:
-                self._rows.append((row_index, row.copy(), indices))
+                self._rows.append((row.copy(), indices, positions))
 
     def next_microbatch(self) -> dict[str, torch.Tensor]:
         if self.microbatch_in_step == 0:
             self._plan_step()
-        _, domains, indices = self._rows[self.microbatch_in_step]
-        tokens = np.stack([self.readers[d].blocks[i] for d, i in zip(domains, indices)])
+        domains, indices, positions = self._rows[self.microbatch_in_step]
         self.microbatch_in_step += 1
         if self.microbatch_in_step == self.grad_accum:
             self.microbatch_in_step = 0
             self.step += 1
-        return {"input_ids": torch.from_numpy(np.asarray(tokens, dtype=np.int64) + self.token_offset),
-                "domain": torch.from_numpy(domains.astype(np.int64))}
+        return self.serve(self.readers, domains, indices, positions)
 
     def update_strategy(self, step: int, stats: Any, lr: float | None) -> None:
         start = time.perf_counter()

@@ -71,11 +71,17 @@ def encode_pair(tokenizer: Any, kind: str, context: str, continuation: str) -> t
 
 def make_batch(bundle: ModelBundle, pairs: list[tuple[list[int], list[int]]], max_length: int | None = None,
                ) -> dict[str, torch.Tensor]:
-    """Pad (context ids, target ids) pairs. Causal: one sequence, loss on the target positions.
-    Seq2seq: encoder input = context, decoder labels = target."""
-    pad = bundle.tokenizer.pad_token_id
-    device = bundle.device
-    if bundle.kind == "causal":
+    """`make_padded` on the bundle's device."""
+    padded = make_padded(bundle.tokenizer, bundle.kind, pairs, max_length)
+    return {k: v.to(bundle.device) for k, v in padded.items()}
+
+
+def make_padded(tokenizer: Any, kind: str, pairs: list[tuple[list[int], list[int]]],
+                max_length: int | None = None) -> dict[str, torch.Tensor]:
+    """Pad (context ids, target ids) pairs (CPU tensors). Causal: one sequence, loss on the target
+    positions. Seq2seq: encoder input = context, decoder labels = target."""
+    pad = tokenizer.pad_token_id
+    if kind == "causal":
         seqs = [(c + t)[-(max_length or 10**9):] for c, t in pairs]
         targets = [min(len(t), len(s) - 1) for (c, t), s in zip(pairs, seqs)]
         width = max(len(s) for s in seqs)
@@ -86,7 +92,7 @@ def make_batch(bundle: ModelBundle, pairs: list[tuple[list[int], list[int]]], ma
             ids[i, :len(s)] = torch.tensor(s)
             mask[i, :len(s)] = 1
             labels[i, len(s) - n:len(s)] = torch.tensor(s[len(s) - n:])
-        return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
     width = max(len(c) for c, _ in pairs)
     twidth = max(len(t) for _, t in pairs)
     ids = torch.full((len(pairs), width), pad, dtype=torch.long)
@@ -96,18 +102,23 @@ def make_batch(bundle: ModelBundle, pairs: list[tuple[list[int], list[int]]], ma
         ids[i, :len(c)] = torch.tensor(c)
         mask[i, :len(c)] = 1
         labels[i, :len(t)] = torch.tensor(t)
-    return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
 def token_logprobs(bundle: ModelBundle, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """(log p of every label token [B, T], mask of label tokens [B, T])."""
+    return label_logprobs(bundle.model, bundle.kind, batch)
+
+
+def label_logprobs(model: Any, kind: str, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """`token_logprobs` of a bare model of `kind` (causal | seq2seq)."""
     labels = batch["labels"]
-    if bundle.kind == "causal":
-        logits = bundle.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    if kind == "causal":
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
         labels = labels[:, 1:]
     else:
-        decoder_input_ids = bundle.model.prepare_decoder_input_ids_from_labels(labels=labels)  # -100 → pad
-        logits = bundle.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+        decoder_input_ids = model.prepare_decoder_input_ids_from_labels(labels=labels)  # -100 → pad
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                               decoder_input_ids=decoder_input_ids).logits
     mask = labels != -100
     logp = -F.cross_entropy(logits.float().transpose(1, 2), labels.clamp(min=0), reduction="none")
@@ -120,13 +131,13 @@ def example_losses(bundle: ModelBundle, batch: dict[str, torch.Tensor]) -> torch
     return -logp.sum(1) / mask.sum(1).clamp(min=1)
 
 
-def training_pairs(bundle: ModelBundle, examples: list[Any], max_length: int | None = None,
+def training_pairs(tokenizer: Any, kind: str, examples: list[Any], max_length: int | None = None,
                    ) -> list[tuple[list[int], list[int]]]:
     """(context, target + EOS) ids of prompted examples; the target follows the prompt after a space."""
-    eos = bundle.tokenizer.eos_token_id
+    eos = tokenizer.eos_token_id
     out = []
     for e in examples:
-        ctx, cont = encode_pair(bundle.tokenizer, bundle.kind, e.input, " " + e.target)
+        ctx, cont = encode_pair(tokenizer, kind, e.input, " " + e.target)
         out.append((ctx[-(max_length or 10**9):], cont + [eos]))
     return out
 

@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..capabilities import Capability
+
 
 class StrategyConfigError(ValueError):
     """A hyperparameter is invalid; the message names the field and what is allowed."""
@@ -105,8 +107,9 @@ class MixingStrategy:
     # "microbatch": every micro-batch comes from one domain; "sample": each sequence's domain is
     # drawn independently (ordinary sample-level blending).
     granularity: ClassVar[str] = "sample"
-    # Optional hooks the trainer must provide (see docs/architecture.md, "Hooks"); methods needing none pay nothing.
-    hooks: ClassVar[frozenset[str]] = frozenset()
+    # What the trainer must provide beyond per-step loss statistics (benchmark/capabilities);
+    # a method that declares nothing pays nothing.
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
 
     def __post_init__(self) -> None:
         if len(self.domains) == 0:

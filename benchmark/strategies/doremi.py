@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..capabilities import Capability
 from .base import DomainStats, MixingStrategy, StrategyConfigError
 
 
@@ -27,7 +28,7 @@ class DoReMiProxyStrategy(MixingStrategy):
     smoothing: float = 1e-3     # c
 
     granularity = "sample"
-    hooks = frozenset({"reference_model", "loss_weights"})
+    capabilities = frozenset({Capability.REFERENCE_MODEL, Capability.LOSS_WEIGHTS})
 
     def validate(self) -> None:
         if not (isinstance(self.step_size, (int, float)) and self.step_size > 0):

@@ -19,14 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from ..capabilities import Capability, RewardSettings
+from ..capabilities.gradient_rewards import FLAD_REWARDS, TARGET_GRADIENTS
 from .base import DomainStats, MixingStrategy, StepLog, StrategyConfigError, exploration_rate
 from .odm import WarmupBanditStrategy, softmax
 
-FLAD_REWARDS = ("ga", "gms", "agg")
-TARGET_GRADIENTS = ("after", "before")
 FLAD_SAMPLERS = ("code", "paper")
 EXPLORATION_TIMES = ("code", "paper")
-GMS_EPSILON = 1e-8  # FLAD code adds it to the numerator and the denominator of R_GMS
 
 
 # -- helpers shared by the bandits here and flad_baselines ---------------------------------------
@@ -62,34 +61,6 @@ def check_rewards_vector(field_name: str, rewards: Any, length: int) -> np.ndarr
 def gibbs_policy(cumulative_reward: np.ndarray, eps: float, prev_eps: float) -> np.ndarray:
     """EXP3's π(a) = (1 − K·ε_t)·softmax(ε_{t−1}·R̂)_a + ε_t (ODM Algorithm 1; FLAD's EXP3-FLAD)."""
     return (1.0 - len(cumulative_reward) * eps) * softmax(prev_eps * cumulative_reward) + eps
-
-
-def _as_float64(vector: Any) -> Any:
-    """A 1-D float64 view of a numpy array or a torch tensor (kept on its device)."""
-    if hasattr(vector, "detach"):  # torch, imported lazily: strategies need only NumPy
-        return vector.detach().reshape(-1).double()
-    return np.asarray(vector, dtype=np.float64).reshape(-1)
-
-
-def flad_reward(aux_grad: Any, target_grad: Any, kind: str = "agg") -> float:
-    """FLAD's reward of an auxiliary gradient ∇a against the target gradient ∇T (docs/methods/flad-bandits.md).
-
-    ga:  R_GA  = cos(∇a, ∇T) ∈ [−1, 1] (0 when either gradient is zero).
-    gms: R_GMS = (2‖∇a‖‖∇T‖ + 1e-8) / (‖∇a‖² + ‖∇T‖² + 1e-8) ∈ [0, 1] (the code's 1e-8 both places).
-    agg: R_AGG = (1 + R_GA)/2 + R_GMS ∈ [0, 2] (the final NeurIPS table; the released scripts default
-         to ga). Inputs: 1-D numpy arrays or torch tensors of equal length (e.g. the LM-head gradient).
-    """
-    check_choice("kind", kind, FLAD_REWARDS)
-    a, t = _as_float64(aux_grad), _as_float64(target_grad)
-    if tuple(a.shape) != tuple(t.shape):
-        raise ValueError(f"aux_grad and target_grad must have the same length, got {tuple(a.shape)} "
-                         f"and {tuple(t.shape)}")
-    dot, norm_a, norm_t = (float(x) for x in ((a * t).sum(), (a * a).sum() ** 0.5, (t * t).sum() ** 0.5))
-    cosine = dot / (norm_a * norm_t) if norm_a > 0 and norm_t > 0 else 0.0
-    if kind == "ga":
-        return cosine
-    gms = (2.0 * norm_a * norm_t + GMS_EPSILON) / (norm_a ** 2 + norm_t ** 2 + GMS_EPSILON)
-    return gms if kind == "gms" else (1.0 + cosine) / 2.0 + gms
 
 
 # -- ODM repository's cumulative EXP3 --------------------------------------------------------------
@@ -154,7 +125,7 @@ class FLADBanditStrategy(MixingStrategy):
     Arms are the auxiliary datasets only (the few-shot target is trained on every update by the
     trainer). One bandit round = one micro-batch from one arm; rewards arrive once per optimizer
     update in `DomainStats.rewards` (NaN for arms not pulled in the window), which the trainer
-    computes (hook "arm_rewards") as `flad_reward(∇aux, ∇target, reward)` on the parameter subset:
+    computes (capability GRADIENT_REWARDS) as `flad_reward(∇aux, ∇target, reward)` on the parameter subset:
       reward: "ga" | "gms" | "agg" — R_GA, R_GMS or R_AGG (see `flad_reward`).
       target_gradient: "after" (code: recomputed on the updated weights after the optimizer step) |
         "before" (paper pseudo-code: computed once before the update).
@@ -168,7 +139,7 @@ class FLADBanditStrategy(MixingStrategy):
     sampler: str = "code"
 
     granularity = "microbatch"
-    hooks = frozenset({"arm_rewards"})
+    capabilities = frozenset({Capability.GRADIENT_REWARDS})
 
     def validate(self) -> None:
         check_choice("reward", self.reward, FLAD_REWARDS)
@@ -178,10 +149,13 @@ class FLADBanditStrategy(MixingStrategy):
     def granularity_at(self, step: int) -> str:
         return "microbatch"
 
+    def reward_settings(self) -> RewardSettings:
+        return RewardSettings(self.reward, self.target_gradient)
+
     def pulled_rewards(self, stats: DomainStats) -> tuple[np.ndarray, np.ndarray]:
         """(mask of arms pulled in the window, their rewards)."""
         if stats.rewards is None:
-            raise ValueError(f"{self.name}: DomainStats.rewards is required (the trainer's 'arm_rewards' hook)")
+            raise ValueError(f"{self.name}: DomainStats.rewards is required (the trainer's gradient-rewards capability)")
         rewards = np.asarray(stats.rewards, dtype=np.float64)
         if rewards.shape != (self.num_domains,):
             raise ValueError(f"{self.name}: expected {self.num_domains} rewards, got shape {rewards.shape}")
@@ -291,7 +265,7 @@ class UCB1FLADStrategy(FLADBanditStrategy):
 
     Warm start (warm_start=true, as published; the code asserts it): R̂_a = the reward of arm a's
     first min(1000, size) examples at the pretrained weights, n_a = 1. The trainer supplies these
-    (hook "warm_start_rewards") through `warm_start_rewards` or `set_warm_start_rewards` before the
+    (capability WARM_START_REWARDS) through `warm_start_rewards` or `set_warm_start_rewards` before the
     first plan. Without it: R̂ = 0, n = 0, and unpulled arms are chosen first (in arm order).
     Before every micro-batch: UCB_a = R̂_a + sqrt(2·ln(rounds_played + K) / n_a); the argmax
     (sampler "paper") or a draw from softmax(one-hot(argmax)) (sampler "code") is pulled, and its
@@ -314,7 +288,8 @@ class UCB1FLADStrategy(FLADBanditStrategy):
             raise StrategyConfigError(f"warm_start: must be true or false, got {self.warm_start!r}")
         if self.warm_start_rewards is not None and not self.warm_start:
             raise StrategyConfigError("warm_start_rewards: given but warm_start is false")
-        self.hooks = frozenset({"arm_rewards", "warm_start_rewards"} if self.warm_start else {"arm_rewards"})
+        self.capabilities = frozenset({Capability.GRADIENT_REWARDS} | (
+            {Capability.WARM_START_REWARDS} if self.warm_start else set()))
         self.estimates = np.zeros(self.num_domains)
         self.pulls = np.zeros(self.num_domains)
         self.rounds_played = 0

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..capabilities import Capability, RewardSettings
+from ..capabilities.gradient_rewards import FLAD_REWARDS
 from .base import StrategyConfigError, normalized
-from .exp3 import FLAD_REWARDS, check_choice, check_fraction, check_rewards_vector
+from .exp3 import check_choice, check_fraction, check_rewards_vector
 from .odm import softmax
 from .static import StaticStrategy
 
@@ -71,7 +73,7 @@ class ExploitOnlyStrategy(TargetArmStrategy):
 
     warm_start_rewards: one similarity per domain (the target's entry is ignored) or per auxiliary
     arm (domains minus the target, in order), computed once before training as in UCB1-FLAD's warm
-    start, by the trainer (hook "warm_start_rewards") with `reward` (FLAD: gradient alignment).
+    start, by the trainer (capability WARM_START_REWARDS) with `reward` (FLAD: gradient alignment).
     The target's logit is the maximum auxiliary similarity; after the softmax its probability is
     multiplied by target_ratio and the mixture renormalised (the code does the ratio "in
     probability space").
@@ -82,7 +84,10 @@ class ExploitOnlyStrategy(TargetArmStrategy):
     warm_start_rewards: list[float] | None = None
     reward: str = "ga"
 
-    hooks = frozenset({"warm_start_rewards"})
+    capabilities = frozenset({Capability.WARM_START_REWARDS})
+
+    def reward_settings(self) -> RewardSettings:
+        return RewardSettings(self.reward, "before")
 
     def validate(self) -> None:
         super().validate()
@@ -113,5 +118,5 @@ class ExploitOnlyStrategy(TargetArmStrategy):
     def current_weights(self, step: int) -> np.ndarray:
         if self._weights is None:
             raise RuntimeError("exploit-only: warm_start_rewards were not supplied (the trainer's "
-                               "'warm_start_rewards' hook, or the hyperparameter)")
+                               "warm-start capability, or the hyperparameter)")
         return self._weights

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..capabilities import Capability
 from .base import MixingStrategy, StrategyConfigError, normalized
 from .exp3 import check_choice, check_fraction
 from .odm import softmax
@@ -140,7 +141,7 @@ class ScalarizationStrategy(SizeBasedStrategy):
 
     temperature: float = 2.0
 
-    hooks = frozenset({"loss_weights"})
+    capabilities = frozenset({Capability.LOSS_WEIGHTS})
 
     def validate(self) -> None:
         super().validate()

@@ -1,13 +1,18 @@
-"""The data module: per-domain sources, fixed held-out splits, and the live mixture feeder."""
+"""The data module of every family: per-domain item sources and the live mixture feeder.
+
+Pre-training serves token blocks, FLAD serves prompted examples of its arms (and of the target, for
+methods that mix it in); both come from the same `MixtureFeeder`, planned live by the strategy."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
+
+import numpy as np
 
 import lightning as L
 from torch.utils.data import DataLoader, IterableDataset
 
-from ..data.mixture import MixtureFeeder
+from ..data.mixture import MixtureFeeder, Serve
 from ..strategies.base import MixingStrategy
 
 
@@ -23,9 +28,11 @@ class _Ticks(IterableDataset):
 
 
 class MixtureDataModule(L.LightningDataModule):
-    def __init__(self, data: Any, strategy: MixingStrategy, batch_size: int, grad_accum: int, seed: int):
+    def __init__(self, sources: Sequence[np.ndarray], strategy: MixingStrategy, batch_size: int, grad_accum: int,
+                 seed: int, serve: Serve):
         super().__init__()
-        self.data = data
+        self.sources = sources   # per domain: its items (token blocks, or example indices)
+        self.serve = serve
         self.strategy = strategy
         self.batch_size = batch_size
         self.grad_accum = grad_accum
@@ -36,8 +43,8 @@ class MixtureDataModule(L.LightningDataModule):
         if self.feeder is None:
             world_size = self.trainer.world_size if self.trainer else 1
             rank = self.trainer.global_rank if self.trainer else 0
-            self.feeder = MixtureFeeder(self.data.train_blocks, self.strategy, self.batch_size,
-                                        self.grad_accum, self.seed, world_size, rank, self.data.token_offset)
+            self.feeder = MixtureFeeder(self.sources, self.strategy, self.batch_size, self.grad_accum, self.seed,
+                                        world_size, rank, serve=self.serve)
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(_Ticks(), batch_size=None)

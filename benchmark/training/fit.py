@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from ..capabilities import Capability, needs
+from ..data.mixture import serve_token_blocks
 from ..interrupts import StopOnSignal
 from .checkpoints import AtomicCheckpointIO, StepCheckpoint, find_resume_checkpoint
 
@@ -39,53 +41,51 @@ class FitOptions:
     extra_callbacks: list[Any] = field(default_factory=list)
 
 
-def optimizer_settings(training: dict[str, Any]) -> dict[str, Any]:
-    return {"lr": training["lr"], "betas": training.get("betas", [0.9, 0.95]), "eps": training.get("eps", 1e-8),
-            "weight_decay": training.get("weight_decay", 0.1),
-            "warmup_fraction": training.get("warmup_fraction", 0.01),
-            "min_lr_ratio": training.get("min_lr_ratio", 0.1), "total_steps": training["steps"]}
+def optimizer_settings(training: dict[str, Any], family_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The optimizer and LR schedule of a run: the task's training section over the family's defaults
+    (pre-training: AdamW, cosine to 10%; FLAD: Adafactor, constant after warm-up)."""
+    o = {"optimizer": "adamw", "betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "warmup_fraction": 0.01,
+         "schedule": "cosine", "min_lr_ratio": 0.1, **(family_defaults or {})}
+    o.update({k: training[k] for k in o if k in training})
+    return {**o, "lr": training["lr"], "total_steps": training["steps"]}
+
+
+@dataclass
+class FitParts:
+    """What a benchmark family builds for one fit; `Fit` adds checkpoints, signals and the trainer."""
+
+    module: Any
+    datamodule: Any
+    callback: Any                   # the MixingCallback (curves, strategy updates, evaluation)
+    strategy: Any
+    training: dict[str, Any]        # the resolved training section (steps, checkpoint_every, precision)
+    callbacks: list[Any] = field(default_factory=list)   # family extras, before the checkpointer
 
 
 class Fit:
     """Model + data module + callbacks + trainer of one run, built up front."""
 
-    def __init__(self, prepared: Any, run_dir: Path, options: FitOptions,
-                 reference_model: torch.nn.Module | None = None) -> None:
+    def __init__(self, parts: FitParts, run_dir: Path, options: FitOptions) -> None:
         import lightning as L
 
         from ..progress import MixtureProgressBar
-        from .callback import MixingCallback
-        from .datamodule import MixtureDataModule
-        from .model import build_model
-        from .module import MixingLanguageModel
 
-        config, data = prepared.config, prepared.data
-        training = config.task["training"]
-        if "reference_model" in prepared.strategy.hooks and reference_model is None:
-            raise ValueError(f"{config.recipe['strategy']} needs a frozen reference model (run it through its pipeline)")
+        training = parts.training
         quiet_lightning()
-        L.seed_everything(config.seed, verbose=False)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        model = build_model(config.task["model"], data.vocab_size, config.seed)
-        grad_accum = training.get("grad_accum", 1)
-        self.module = MixingLanguageModel(model, len(data.domains), optimizer_settings(training), reference_model,
-                                          grad_accum, training.get("grad_clip", 1.0))
-        self.datamodule = MixtureDataModule(data, prepared.strategy, training["batch_size"], grad_accum, config.seed)
-        self.callback = MixingCallback(data, training["steps"], training.get("eval_every", 100),
-                                       training.get("eval_batch_size", 64), training.get("log_every", 10))
+        self.module, self.datamodule, self.callback = parts.module, parts.datamodule, parts.callback
         self.checkpoint_dir = run_dir / "checkpoints"
         self.checkpointer = StepCheckpoint(self.checkpoint_dir, training.get("checkpoint_every", 100))
         self.options = options
         self.seconds = 0.0
         # Steps of the whole budget, loss and top weights instead of Lightning's endless-epoch bar.
-        bar = [MixtureProgressBar(training["steps"], prepared.strategy)] if options.progress else []
+        bar = [MixtureProgressBar(training["steps"], parts.strategy)] if options.progress else []
         self.trainer = L.Trainer(
             accelerator=options.accelerator, devices=options.devices, num_nodes=options.num_nodes,
             strategy=options.strategy, plugins=[AtomicCheckpointIO()],
             max_steps=min(options.stop_after_steps or training["steps"], training["steps"]),
             max_epochs=1,  # one endless epoch of planned micro-batches; max_steps ends it
-            callbacks=[self.callback, *options.extra_callbacks, self.checkpointer, StopOnSignal(self.checkpointer),
-                       *bar],
+            callbacks=[self.callback, *parts.callbacks, *options.extra_callbacks, self.checkpointer,
+                       StopOnSignal(self.checkpointer), *bar],
             logger=False, enable_progress_bar=options.progress, enable_checkpointing=False,
             enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
             use_distributed_sampler=False, deterministic=True, precision=training.get("precision", "32-true"))
@@ -104,3 +104,38 @@ class Fit:
     def steps_done(self) -> int:
         feeder = self.datamodule.feeder
         return feeder.step - 1 if feeder else 0
+
+    @property
+    def finished(self) -> bool:
+        """The whole budget trained, or stopped early by the evaluator (FLAD's patience)."""
+        return self.steps_done >= self.callback.total_steps or self.callback.stopped_early
+
+
+def seed_everything(seed: int) -> None:
+    import lightning as L
+    L.seed_everything(seed, verbose=False)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def pretrain_parts(prepared: Any, reference_model: torch.nn.Module | None = None) -> FitParts:
+    """Pre-training: GPT-NeoX from the task's config on token blocks, per-domain validation."""
+    from .callback import MixingCallback, PerDomainValidation
+    from .datamodule import MixtureDataModule
+    from .model import build_model
+    from .module import MixingLanguageModel
+    from .objectives import TokenBlocks
+
+    config, data = prepared.config, prepared.data
+    training = config.task["training"]
+    if needs(prepared.strategy, Capability.REFERENCE_MODEL) and reference_model is None:
+        raise ValueError(f"{config.recipe['strategy']} needs a frozen reference model (run it through its pipeline)")
+    seed_everything(config.seed)
+    model = build_model(config.task["model"], data.vocab_size, config.seed)
+    grad_accum = training.get("grad_accum", 1)
+    module = MixingLanguageModel(model, TokenBlocks(), len(data.domains), optimizer_settings(training),
+                                 reference_model, grad_accum, training.get("grad_clip", 1.0))
+    datamodule = MixtureDataModule(data.train_blocks, prepared.strategy, training["batch_size"], grad_accum,
+                                   config.seed, serve_token_blocks(data.token_offset))
+    callback = MixingCallback(PerDomainValidation(data, training.get("eval_batch_size", 64)), training["steps"],
+                              training.get("eval_every", 100), training.get("log_every", 10))
+    return FitParts(module, datamodule, callback, prepared.strategy, training)

@@ -1,0 +1,98 @@
+"""What a mixing strategy may ask of the training loop, declared and typed.
+
+A strategy lists the capabilities it needs in `capabilities` (a frozenset of `Capability`); the
+trainer provides exactly those and nothing else, so a static mixture pays for nothing. A task
+offers a set of capabilities (see `offered_by`), and a method runs on a task only when every
+capability it needs is offered — otherwise one line names what is missing (`check_served`).
+
+The methods' side of each capability is a typing Protocol below: the trainer calls those methods
+instead of looking up hyperparameters by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Iterable, Protocol, runtime_checkable
+
+import numpy as np
+
+
+class Capability(str, Enum):
+    LOSS_STATISTICS = "loss statistics"          # per-domain loss sums of every step (always served)
+    LOSS_WEIGHTS = "loss weights"                # per-example loss multipliers chosen by the method
+    REFERENCE_MODEL = "reference model"          # a frozen reference model's losses on every micro-batch
+    GRADIENT_REWARDS = "gradient rewards"        # per-arm gradient vs the target's gradient, every step
+    WARM_START_REWARDS = "warm-start rewards"    # the same alignment once, at the initial weights
+    HELD_OUT_EVALUATION = "held-out evaluation"  # per-domain held-out loss on demand (never test)
+    PROBE_BURSTS = "probe bursts"                # short training bursts on mixtures the method names
+    OVER_RUNS = "runs over runs"                 # propose runs, run them, fit on their records
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ALWAYS_SERVED = frozenset({Capability.LOSS_STATISTICS})
+
+
+@dataclass(frozen=True)
+class RewardSettings:
+    """How a gradient-reward method scores an arm (docs/methods/flad-bandits.md)."""
+
+    kind: str = "agg"               # ga | gms | agg
+    target_gradient: str = "after"  # after (code: on the updated weights) | before (paper pseudo-code)
+    parameters: str = "lm_head"     # the parameter subset the gradients are taken on
+
+
+@runtime_checkable
+class WeightsLosses(Protocol):
+    """LOSS_WEIGHTS: a multiplier for every example's loss, from its domain."""
+
+    def loss_weights(self, domain_ids: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class ScoresGradients(Protocol):
+    """GRADIENT_REWARDS / WARM_START_REWARDS: how rewards are computed; rewards arrive in
+    `DomainStats.rewards` (every step) or through `set_warm_start_rewards` (once, before training)."""
+
+    def reward_settings(self) -> RewardSettings: ...
+
+
+@runtime_checkable
+class TakesWarmStart(Protocol):
+    def set_warm_start_rewards(self, rewards: list[float] | np.ndarray) -> None: ...
+
+
+PROTOCOLS: dict[Capability, type] = {Capability.LOSS_WEIGHTS: WeightsLosses,
+                                     Capability.GRADIENT_REWARDS: ScoresGradients,
+                                     Capability.WARM_START_REWARDS: TakesWarmStart}
+
+
+def needs(strategy: Any, capability: Capability) -> bool:
+    """Whether `strategy` (an instance or a class) declared `capability`."""
+    return capability in getattr(strategy, "capabilities", frozenset())
+
+
+def required(strategy: Any) -> frozenset[Capability]:
+    return frozenset(getattr(strategy, "capabilities", frozenset())) | ALWAYS_SERVED
+
+
+def check_protocols(strategy: Any) -> None:
+    """A strategy that declares a capability implements its side of it (a plug-in's mistake is
+    reported once, at configuration time, not mid-run)."""
+    for capability in required(strategy):
+        protocol = PROTOCOLS.get(capability)
+        if protocol is not None and not isinstance(strategy, protocol):
+            raise TypeError(f"{type(strategy).__name__} declares '{capability}' but does not implement "
+                            f"{protocol.__name__} ({', '.join(sorted(_members(protocol)))})")
+
+
+def _members(protocol: type) -> set[str]:
+    return {name for name in vars(protocol) if not name.startswith("_")}
+
+
+def missing(strategy: Any, offered: Iterable[Capability]) -> list[Capability]:
+    """The capabilities `strategy` needs that a task does not offer, in declaration order."""
+    offered = set(offered)
+    return [c for c in Capability if c in required(strategy) and c not in offered]
