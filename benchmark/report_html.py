@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .records import is_comparable  # noqa: E402
-from .leaderboard import AUTO_BASELINES, METRICS, benchmark_sections, benchmarks, curve_avg_ppl  # noqa: E402
+from .leaderboard import AUTO_BASELINES, METRICS, benchmark_sections, curve_avg_ppl  # noqa: E402
 from .leaderboard.html_assets import CSS, controls_html, script_html  # noqa: E402
 from .leaderboard.html_tables import domain_table, flad_target_table, leaderboard_table  # noqa: E402
 

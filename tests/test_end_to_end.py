@@ -47,9 +47,9 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path, tiny_override
 
 
 def test_nan_loss_fails_clearly_and_keeps_partial_output(tmp_path, tiny_overrides, monkeypatch):
-    from benchmark.training import module
+    from benchmark.training import objectives
 
-    real = module.token_losses
+    real = objectives.token_losses
     calls = {"n": 0}
 
     def poisoned(model, ids):
@@ -57,7 +57,7 @@ def test_nan_loss_fails_clearly_and_keeps_partial_output(tmp_path, tiny_override
         losses = real(model, ids)
         return losses * float("nan") if calls["n"] > 10 else losses
 
-    monkeypatch.setattr(module, "token_losses", poisoned)
+    monkeypatch.setattr(objectives, "token_losses", poisoned)
     with pytest.raises(RunFailed, match="non-finite training loss"):
         run(tmp_path, tiny_overrides)
     failed = list((tmp_path / "failed").glob("*.json"))

@@ -134,9 +134,10 @@ def test_flad_loop_reports_through_its_log(tmp_path):
 
     from tests.test_flad_runs import TINY as FLAD_TINY
 
-    logged = []
-    run_flad("embedded-flad", "exp3-flad", seeds=[42], targets="tgt_c", overrides=FLAD_TINY, output_dir=tmp_path,
-             log=logged.append)
+    out = Pipe()
+    with contextlib.redirect_stdout(out):
+        run_flad("embedded-flad", "exp3-flad", seeds=[42], targets="tgt_c", overrides=FLAD_TINY, output_dir=tmp_path)
+    logged = out.getvalue().splitlines()
     assert "[1/1] exp3-flad on embedded-flad/tgt_c split seed 42" in logged
     lines = [PLAIN.match(line) for line in logged if line.startswith("step ")]
     assert [int(m.group(1)) for m in lines] == [1, 2, 3, 4] and all(m.group(6) for m in lines)

@@ -125,13 +125,13 @@ def test_stale_temporary_files_are_cleaned(tmp_path):
 # -- failed records ------------------------------------------------------------------------------------
 def test_failure_before_the_first_checkpoint_says_nothing_is_kept(tmp_path, monkeypatch):
     from benchmark.runner import RunFailed, execute, prepare_run
-    from benchmark.training import module
+    from benchmark.training import objectives
     from tests.conftest import TINY
 
     def broken(model, ids):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(module, "token_losses", broken)
+    monkeypatch.setattr(objectives, "token_losses", broken)
     config = resolve_config("embedded-pretrain", "uniform", 0, TINY)
     with pytest.raises(RunFailed, match="no checkpoint was written yet"):
         execute(prepare_run(config, tmp_path), tmp_path, progress=False, track=False)

@@ -11,8 +11,6 @@ model, the training budget and the evaluation protocol; recipes (baselines/*.yam
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..config import (ConfigError, RunConfig, _merge, apply_overrides, build_strategy, check_applies_to,
+from ..config import (ConfigError, RunConfig, _merge, apply_overrides, check_applies_to,
                       label, load_recipe, load_task, validate_training)
 from ..offline import go_offline
 from ..progress import RunClock
@@ -56,6 +54,7 @@ TRAINING_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "precision": (lambda v: v in ("32-true", "bf16-mixed"), "32-true or bf16-mixed"),
     "max_input_length": (_int, "a positive integer"), "warm_start_examples": (_int, "a positive integer"),
     "threads": (_int, "a positive integer (CPU threads)"),
+    "checkpoint_every": (_int, "a positive integer (optimizer steps between checkpoints)"),
     "by_method": (lambda v: isinstance(v, dict), "a mapping method → training overrides"),
 }
 EVALUATION_KEYS = {"protocol", "also", "template_seed", "batch_size"}

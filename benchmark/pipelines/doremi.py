@@ -20,7 +20,7 @@ from typing import Any
 from ..compute import extra_run
 from ..config import RunConfig
 from ..runner import PreparedRun, execute, prepare_run
-from ..strategies import get_strategy_class
+from .over_runs import final_run
 from ..model_export import load_model_dir, record_model_dir
 
 PIPELINE_DEFAULTS = {"reference_weights": "proportional", "reference_steps_fraction": 1.0,
@@ -77,10 +77,7 @@ def run_doremi(prepared: PreparedRun, output_dir: Path, **execute_kwargs: Any) -
 
     # The main run keeps the DoReMi recipe as its config (one config hash across seeds, so seeds
     # group together) and trains on ᾱ as a fixed mixture.
-    fixed = get_strategy_class("fixed")(prepared.data.domains, prepared.data.sizes, seed=config.seed,
-                                        log_every=config.task["training"].get("log_every", 1),
-                                        weights=weights, normalize=True)
-    main = PreparedRun(config, prepared.data, fixed)
+    main = final_run(prepared, weights)
     annotate = {"doremi": {"weights": weights, "reference_run": reference_record["run_id"],
                            "proxy_run": proxy_record["run_id"], "options": options,
                            "proxy_hyperparameters": config.recipe["hyperparameters"]},

@@ -15,6 +15,7 @@ This module does the rest, identically for every such method:
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -98,7 +99,7 @@ def final_run(prepared: PreparedRun, weights: dict[str, float]) -> PreparedRun:
     fixed = get_strategy_class("fixed")(prepared.data.domains, prepared.data.sizes, seed=config.seed,
                                         log_every=config.task["training"].get("log_every", 1),
                                         weights=weights, normalize=True)
-    return PreparedRun(config, prepared.data, fixed)
+    return dataclasses.replace(prepared, strategy=fixed)
 
 
 def _storage_label(storage: str, output_dir: Path) -> str:
