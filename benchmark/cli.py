@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_args import positive_int, seed_list
+from .records import completed_record
 from .config import ConfigError, load_recipe, load_task, recipe_names, resolve_config, task_names
 
 DEFAULT_TASK = "embedded-pretrain"
@@ -27,7 +28,8 @@ def add_run_parser(sub: Any) -> None:
                      "or a path to a task YAML file")
     run.add_argument("--target", default=None,
                      help="FLAD tasks: a target, comma-separated targets, or 'all' (default: the task's "
-                          "default_targets, else all)")
+                          "default_targets, else all). Pre-training tasks: a domain whose held-out split is the "
+                          "target of gradient-reward methods (exp3-flad, ucb1-flad)")
     run.add_argument("--method", action="append", help="method recipe: a name or a path to a recipe YAML file "
                      "(repeat or comma-separate); default: the task's default comparison")
     run.add_argument("--seed", type=seed_list, default=None,
@@ -77,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     add_run_parser(sub)
-    sub.add_parser("list", help="list tasks and methods", description="List benchmark tasks and method recipes.")
+    listing = sub.add_parser("list", help="list tasks and methods", description="List benchmark tasks and method recipes.")
+    listing.add_argument("--matrix", action="store_true",
+                         help="the method × task matrix: where each method runs, and why not where it does not")
 
     from .data.pile import add_prepare_arguments
 
@@ -101,7 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_list() -> int:
+def cmd_list(matrix: bool = False) -> int:
+    if matrix:
+        from .capabilities.matrix import format_matrix
+        print(format_matrix({n: load_recipe(n) for n in recipe_names()}, {n: load_task(n) for n in task_names()}))
+        return 0
     print("Tasks:")
     for name in task_names():
         print(f"  {name:24s} {load_task(name).get('description', '').strip().splitlines()[0]}")
@@ -124,18 +132,6 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return registry.resolve("data_preparers", builder)(vars(args), task["data"])
 
 
-def completed_record(output_dir: Path, run_id: str) -> tuple[dict, Path] | None:
-    """The record of a finished run with this exact config and seed, if there is one."""
-    from .records import record_path
-
-    path = record_path(output_dir / "records", run_id)
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return (record, path) if record.get("status") == "completed" else None
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """One task, or with neither --task nor --method the default comparisons of both families."""
     defaults = args.task is None and not args.method
@@ -154,9 +150,10 @@ def run_configs(args: argparse.Namespace, name: str, task: dict, methods: list[s
         from .flad.runner import flad_configs
         seeds = args.seed or (task.get("seeds", [])[:1] if defaults else None)
         return flad_configs(name, methods, seeds, args.target, args.overrides, args.quick, args.output_dir)
-    if args.target:
-        raise ConfigError(f"--target: only FLAD tasks have targets; {name!r} is a {task.get('family')} task")
-    return [resolve_config(name, m, s, args.overrides, args.quick) for m in methods for s in args.seed or [0]]
+    if args.target and "," in args.target:
+        raise ConfigError(f"--target: a pre-training task takes one target domain, got {args.target!r}")
+    return [resolve_config(name, m, s, args.overrides, args.quick, target=args.target)
+            for m in methods for s in args.seed or [0]]
 
 
 def run_task(args: argparse.Namespace, name: str, task: dict, defaults: bool) -> int:
@@ -270,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         go_offline()  # `prepare` without --data-dir streams the Pile from the hub
     try:
         if args.command == "list":
-            return cmd_list()
+            return cmd_list(args.matrix)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "evaluate":

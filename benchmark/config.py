@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from . import registry
+from .data.pretrain_target import DEFAULT_TARGET_BLOCKS
 from .errors import ConfigError
 from .paths import resource_dir
 from .strategies import StrategyConfigError, get_strategy_class
@@ -232,7 +233,8 @@ def check_applies_to(method: str, recipe: dict[str, Any], task_name: str, family
     applies_to = recipe.get("applies_to")
     if applies_to and applies_to != family:
         allowed = [n for n in recipe_names() if load_recipe(n).get("applies_to") in (None, family)]
-        raise ConfigError(f"method: {method!r} applies to {applies_to} tasks, and task {task_name!r} is a "
+        why = f" ({recipe['applies_because']})" if recipe.get("applies_because") else ""
+        raise ConfigError(f"method: {method!r} applies to {applies_to} tasks{why}, and task {task_name!r} is a "
                           f"{family} task; methods for it: {', '.join(allowed)}")
 
 
@@ -261,7 +263,7 @@ def apply_overrides(body: dict[str, Any], recipe: dict[str, Any], overrides: lis
 
 
 def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] | None = None,
-                   quick: bool = False) -> RunConfig:
+                   quick: bool = False, target: str | None = None) -> RunConfig:
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
     task = load_task(task_name)
@@ -270,6 +272,8 @@ def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] 
     if quick:
         task = _merge(task, task.get("quick", {}))
     task_body = {s: task.get(s, {}) for s in SECTIONS}
+    if target:   # a held-out split of one domain (data/pretrain_target.py)
+        task_body["data"] = {**task_body["data"], "target": {"domain": target, "blocks": DEFAULT_TARGET_BLOCKS}}
     apply_overrides(task_body, recipe, overrides or [])
     config = RunConfig(label(task_name), task_body, recipe, seed, quick)
     validate_training(config.task["training"])

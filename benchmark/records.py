@@ -146,3 +146,13 @@ def is_comparable(record: dict[str, Any]) -> bool:
     """A completed run that stands for a method in comparisons — not an intermediate stage of a
     pipeline (DoReMi's reference and proxy runs are counted as their method's extra compute)."""
     return record.get("status") == "completed" and not record.get("pipeline_stage")
+
+
+def completed_record(output_dir: Path, run_id: str) -> tuple[dict, Path] | None:
+    """The record of a finished run with this exact config and seed, if there is one."""
+    path = record_path(output_dir / "records", run_id)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return (record, path) if record.get("status") == "completed" else None

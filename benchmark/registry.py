@@ -48,6 +48,12 @@ KINDS: dict[str, Kind] = {
     "data_builders": Kind("benchmark.data_builders", "data.builder", "data builder", {
         "synthetic_pretrain": "benchmark.data.pretrain_task:build_synthetic_pretrain",
         "pile_odm": "benchmark.data.pile:build_pile_odm",
+        "mini_pile": "benchmark.data.mini_pile.prepare:build_mini_pile",
+    }),
+    # `python -m benchmark prepare --task T` runs the preparer of T's data.builder (args, data section).
+    "data_preparers": Kind("benchmark.data_preparers", "data.builder", "data preparer", {
+        "pile_odm": "benchmark.data.pile:prepare_from_cli",
+        "mini_pile": "benchmark.data.mini_pile.prepare:prepare_from_cli",
     }),
     "pipelines": Kind("benchmark.pipelines", "pipeline", "pipeline", {
         "doremi": "benchmark.pipelines.doremi:run_doremi",

@@ -9,9 +9,10 @@ from typing import Any
 
 import torch
 
-from .capabilities import Capability, needs
+from .capabilities import Capability, missing, needs
 from .compute import compute_section, count_params, params_from_config, with_totals
-from .config import RunConfig, build_strategy, published_mixture_notes
+from .config import ConfigError, RunConfig, build_strategy, published_mixture_notes
+from .data.pretrain_target import hold_out_target
 from .data.pretrain_task import PretrainData, build_task_data
 from .evaluation.downstream import run_lm_eval
 from .evaluation.per_domain import evaluate_per_domain, summarize_losses
@@ -63,6 +64,8 @@ class PreparedRun:
 @dataclass
 class PretrainRun(PreparedRun):
     data: PretrainData
+    target_blocks: Any = None     # the held-out target (data.target), for gradient-reward methods
+    output_dir: Path = Path(".")
 
     def fit_parts(self, reference_model: torch.nn.Module | None = None) -> Any:
         from .training.fit import pretrain_parts
@@ -86,8 +89,7 @@ class PretrainRun(PreparedRun):
             "data_manifest": data.manifest,
             "mixture": {"published_mixtures": published_mixture_notes(config, data.domains)},
             "sampling": {"epochs_per_domain": dict(zip(data.domains, feeder.epochs_per_domain())) if feeder else {}},
-            "compute": run_compute(self, fit.steps_done, fit.steps_done * tokens_per_step, fit.module.model,
-                                   strategy_seconds),
+            "compute": run_compute(self, fit, fit.steps_done * tokens_per_step, strategy_seconds),
         }
 
 
@@ -96,9 +98,15 @@ def prepare_run(config: RunConfig, output_dir: Path) -> PreparedRun:
     if config.family == "flad":
         from .flad.family import prepare_flad_run
         return prepare_flad_run(config, output_dir)
-    data = build_task_data(config.task["data"], output_dir / "data")
+    spec = dict(config.task["data"])
+    target = spec.pop("target", None)
+    data = build_task_data(spec, output_dir / "data")
+    target_blocks = None
+    if target:
+        data, target_blocks = hold_out_target(data, target)
     strategy = build_strategy(config, data.domains, data.sizes, strategy_seed=config.seed)
-    return PretrainRun(config, data, strategy)
+    check_served(config, strategy, target is not None)
+    return PretrainRun(config, data, strategy, target_blocks, output_dir)
 
 
 def parallel_strategy(name: str, world_size: int) -> Any:
@@ -169,14 +177,19 @@ def build_record(prepared: PreparedRun, fit: Fit, metrics: dict[str, Any], downs
     return record
 
 
-def run_compute(prepared: PreparedRun, steps: int, train_tokens: int, model: torch.nn.Module | None,
-                method_seconds: float) -> dict[str, Any]:
+def run_compute(prepared: PreparedRun, fit: Fit, train_tokens: int, method_seconds: float) -> dict[str, Any]:
     """The record's `compute`. A reference-model strategy (DoReMi's proxy) runs the frozen reference
-    forward on every training micro-batch (module.py), i.e. on every training token."""
+    forward on every training micro-batch (module.py), i.e. on every training token; gradient
+    rewards add their target passes (trained on) and probes, and the warm start its probes."""
+    model = fit.module.model
     params = count_params(model) if model is not None else params_from_config({"config": prepared.config.to_dict()})
     reference = needs(prepared.strategy, Capability.REFERENCE_MODEL)
-    return compute_section(steps, train_tokens, params or 0, extra_forward_tokens=train_tokens if reference else 0,
-                           method_seconds=method_seconds)
+    probes = sum(c.extra_tokens for c in fit.module.capabilities) + fit.warm_start_tokens
+    target_pass = sum(getattr(c, "trained_tokens", 0) for c in fit.module.capabilities)
+    extra_runs = [{k: v for k, v in fit.warm_start_run.items() if k != "rewards"}] if fit.warm_start_run else []
+    return compute_section(fit.steps_done, train_tokens + target_pass, params or 0,
+                           extra_forward_tokens=(train_tokens if reference else 0) + probes,
+                           extra_backward_tokens=probes, extra_runs=extra_runs, method_seconds=method_seconds)
 
 
 def _annotate(record: dict[str, Any], annotate: dict[str, Any] | None) -> None:
@@ -316,3 +329,13 @@ def _write_partial(prepared: PreparedRun, output_dir: Path, exc: BaseException, 
         write_json_atomic(output_dir / "failed" / f"{config.run_id}.json", payload)
     except OSError as write_error:
         print(f"warning: could not write the partial record ({write_error})", flush=True)
+
+
+def check_served(config: RunConfig, strategy: Any, has_target: bool) -> None:
+    """One line naming what a method needs and a pre-training task does not offer."""
+    from .capabilities.matrix import pretrain_offers
+    lacking = missing(strategy, pretrain_offers(has_target, bool(config.recipe.get("pipeline"))))
+    if lacking:
+        hint = " (give the task a target: --target DOMAIN)" if Capability.GRADIENT_REWARDS in lacking else ""
+        raise ConfigError(f"method: {config.recipe['name']!r} needs {', '.join(map(str, lacking))}, which "
+                          f"task {config.task_name!r} does not offer{hint}")

@@ -9,7 +9,7 @@ import torch
 
 from benchmark.capabilities import RewardSettings
 from benchmark.capabilities.gradient_rewards import flad_reward
-from benchmark.flad.warm_start import summed_batch_gradient, warm_start_rewards
+from benchmark.training.warm_start import summed_batch_gradient, warm_start_rewards
 from benchmark.training.gradient_capability import GradientRewards, TargetBatches
 
 

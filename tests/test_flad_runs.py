@@ -125,8 +125,10 @@ def test_bad_input_names_the_field(tmp_path):
         resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_a", ["training.optimizer=sgd"])
     with pytest.raises(ConfigError, match="training.nonsense: unknown key"):
         resolve_flad_config("embedded-flad", "exp3-flad", 42, "tgt_a", ["training.nonsense=1"])
-    with pytest.raises(ConfigError, match="applies to pretrain tasks"):
-        resolve_flad_config("embedded-flad", "cooldown", 42, "tgt_a")
+    with pytest.raises(ConfigError, match=r"applies to pretrain tasks \(a published mixture over the Pile's"):
+        resolve_flad_config("embedded-flad", "the-pile-weights", 42, "tgt_a")
+    with pytest.raises(ConfigError, match="'doremi' needs reference model, runs over runs, which FLAD task"):
+        run_flad("embedded-flad", "doremi", seeds=[42], targets="tgt_a", overrides=TINY, output_dir=tmp_path)
     with pytest.raises(ConfigError, match="not a flad task"):
         resolve_flad_config("embedded-pretrain", "exp3-flad", 42, "tgt_a")
     with pytest.raises(ConfigError, match="evaluation.protocol: must be one of"):

@@ -75,7 +75,9 @@ def needs(strategy: Any, capability: Capability) -> bool:
 
 
 def required(strategy: Any) -> frozenset[Capability]:
-    return frozenset(getattr(strategy, "capabilities", frozenset())) | ALWAYS_SERVED
+    """What a strategy (instance or class) — or a plain set of capabilities — needs."""
+    declared = strategy if isinstance(strategy, (set, frozenset)) else getattr(strategy, "capabilities", frozenset())
+    return frozenset(declared) | ALWAYS_SERVED
 
 
 def check_protocols(strategy: Any) -> None:

@@ -45,7 +45,7 @@ def evaluate_per_domain(model: torch.nn.Module, blocks: Sequence[np.ndarray], ba
                                   device=device)
             metric.update(token_losses(model, ids), torch.full((len(ids),), domain, device=device))
     model.train(was_training)
-    return [float(v) for v in metric.compute().cpu()]
+    return [float(v) for v in metric.compute().cpu().reshape(-1)]   # one domain: a 0-d tensor
 
 
 def summarize_losses(domains: Sequence[str], losses: Sequence[float],

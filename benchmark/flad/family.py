@@ -9,9 +9,6 @@ improvement training stops, and the best weights are restored before testing.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,15 +17,13 @@ import numpy as np
 import torch
 
 from ..capabilities import Capability, missing, needs
+from ..capabilities.matrix import FLAD_OFFERS, recipe_needs
 from ..config import ConfigError, RunConfig, build_strategy
-from ..records import write_json_atomic
 from ..runner import PreparedRun
 from .data import TargetData
 from .models import ModelBundle
 
 TARGET_ARM = "target"
-FLAD_OFFERS = frozenset({Capability.LOSS_STATISTICS, Capability.LOSS_WEIGHTS, Capability.GRADIENT_REWARDS,
-                         Capability.WARM_START_REWARDS})
 FLAD_TRAINING_DEFAULTS = {"optimizer": "adafactor", "weight_decay": 0.0, "schedule": "constant",
                           "warmup_fraction": 0.01, "min_lr_ratio": 0.0, "betas": [0.9, 0.999]}
 
@@ -92,8 +87,6 @@ class FladRun(PreparedRun):
     bundle: ModelBundle = None
     target: TargetData = None
     output_dir: Path = Path(".")
-    warm: dict[str, Any] | None = None
-    warm_info: dict[str, Any] = field(default_factory=dict)
     test: dict[str, Any] = field(default_factory=dict)
     base_state: dict[str, Any] = field(default_factory=dict)
     base_model_runs: list[dict[str, Any]] = field(default_factory=list)
@@ -140,12 +133,12 @@ def prepare_flad_run(config: RunConfig, output_dir: Path) -> FladRun:
     from ..strategies import get_strategy_class
     from .resources import base_model, flad_data
 
-    data = flad_data(config.task["data"], output_dir)
     cls = get_strategy_class(config.recipe["strategy"])
-    lacking = missing(cls, FLAD_OFFERS)
+    lacking = missing(recipe_needs(config.recipe), FLAD_OFFERS)
     if lacking:
         raise ConfigError(f"method: {config.recipe['name']!r} needs {', '.join(map(str, lacking))}, which FLAD "
                           f"task {config.task_name!r} does not offer")
+    data = flad_data(config.task["data"], output_dir)
     target = data.target(config.task["data"]["target"], config.seed, config.task["data"].get("template_seed", 0))
     bandit = needs(cls, Capability.GRADIENT_REWARDS)
     domains = [a.name for a in data.arms] + ([] if bandit else [TARGET_ARM])
@@ -153,25 +146,3 @@ def prepare_flad_run(config: RunConfig, output_dir: Path) -> FladRun:
     strategy = build_strategy(config, domains, sizes, strategy_seed=config.seed)
     bundle, state, runs = base_model(config.task["model"], data, output_dir)
     return FladRun(config, data, strategy, bundle, target, output_dir, base_state=state, base_model_runs=runs)
-
-
-def warm_start_cached(run: FladRun) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
-    """Warm-start rewards, cached per (model, data, target, split, settings): {arm: {ga, gms, agg}}."""
-    from .warm_start import warm_start_rewards
-
-    t = run.training
-    settings = {k: t.get(k) for k in ("batch_size", "grad_accum", "warm_start_examples")}
-    key_payload = {"model": run.bundle.description, "data": run.data.manifest, "target": run.target.name,
-                   "few_shot": run.target.few_shot_indices, "settings": settings, "rule": "summed-batches-v2"}
-    key = hashlib.sha256(json.dumps(key_payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    path = run.output_dir / "flad" / "warm_start" / f"{run.config.task_name}__{run.target.name}__seed{run.config.seed}__{key}.json"
-    if path.exists():
-        cached = json.loads(path.read_text())
-        return cached["rewards"], {"kind": "warm_start", "cached": True, "path": str(path), "tokens": cached["tokens"]}
-    start = time.perf_counter()
-    items = [pick(options, run.config.seed, 8, 0, i) for i, options in enumerate(run.target.train)]
-    rewards, tokens = warm_start_rewards(run.bundle.model, run.objective(), run.data.arms, items, t["batch_size"],
-                                         t["grad_accum"], t.get("warm_start_examples", 1000), seed=run.config.seed)
-    write_json_atomic(path, {"rewards": rewards, "tokens": tokens})
-    return rewards, {"kind": "warm_start", "cached": False, "path": str(path), "tokens": tokens,
-                     "seconds": time.perf_counter() - start, "steps": 0}

@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from ..capabilities import Capability, needs
 from ..training.callback import MixingCallback
 from ..training.datamodule import MixtureDataModule
 from ..training.fit import FitParts, optimizer_settings, seed_everything
 from ..training.gradient_capability import GradientRewards, TargetBatches
 from ..training.module import MixingLanguageModel
-from .family import FLAD_TRAINING_DEFAULTS, FewShotValidation, FladRun, pick, serve_examples, warm_start_cached
+from ..training.warm_start import apply_warm_start, cache_file
+from .family import FLAD_TRAINING_DEFAULTS, FewShotValidation, FladRun, pick, serve_examples
 
 
 def _target_pass_items(run: FladRun) -> Any:
@@ -20,13 +20,17 @@ def _target_pass_items(run: FladRun) -> Any:
     return lambda pass_index: [pick(options, seed, 8, pass_index, i) for i, options in enumerate(train)]
 
 
-def _warm_start(run: FladRun) -> None:
+def _warm_start(run: FladRun) -> dict | None:
     """Rewards at the initial weights for methods that declare the warm start (cached on disk)."""
-    if not needs(run.strategy, Capability.WARM_START_REWARDS):
-        return
-    run.warm, run.warm_info = warm_start_cached(run)
-    kind = run.strategy.reward_settings().kind
-    run.strategy.set_warm_start_rewards([run.warm[a.name][kind] for a in run.data.arms])
+    t = run.training
+    payload = {"model": run.bundle.description, "data": run.data.manifest, "target": run.target.name,
+               "few_shot": run.target.few_shot_indices, "rule": "summed-batches-v2",
+               "settings": {k: t.get(k) for k in ("batch_size", "grad_accum", "warm_start_examples")}}
+    path = cache_file(run.output_dir / "flad" / "warm_start", f"{run.config.task_name}__{run.target.name}__"
+                      f"seed{run.config.seed}", payload)
+    items = [pick(options, run.config.seed, 8, 0, i) for i, options in enumerate(run.target.train)]
+    return apply_warm_start(run.strategy, run.bundle.model, run.objective(), run.data.arms, items, t,
+                            run.config.seed, path)
 
 
 def flad_parts(run: FladRun) -> FitParts:
@@ -34,7 +38,7 @@ def flad_parts(run: FladRun) -> FitParts:
     seed_everything(config.seed)
     run.bundle.model.load_state_dict(run.base_state)   # every run starts from the base weights
     run.bundle.model.train()
-    _warm_start(run)
+    warm_start_run = _warm_start(run)
     grad_accum, batch_size = training["grad_accum"], training["batch_size"]
     capabilities = []
     if run.bandit:
@@ -52,4 +56,4 @@ def flad_parts(run: FladRun) -> FitParts:
                                    training.get("patience", 10), log=lambda m: print(f"{label} {m}", flush=True))
     callback = MixingCallback(validation, training["steps"], training.get("eval_every", 100),
                               training.get("log_every", 10), extra_curves=("lr", "draws"))
-    return FitParts(module, datamodule, callback, run.strategy, training)
+    return FitParts(module, datamodule, callback, run.strategy, training, warm_start_run=warm_start_run)

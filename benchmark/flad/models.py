@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,20 +141,11 @@ def training_pairs(tokenizer: Any, kind: str, examples: list[Any], max_length: i
 
 
 # -- the embedded benchmark's base model -----------------------------------------------------------
-EMBEDDED_MODEL_KEYS = {"source", "family", "hidden_size", "num_layers", "num_heads", "intermediate_size",
-                       "max_positions", "rotary_pct", "parallel_residual", "tie_embeddings", "pretrain"}
-PRETRAIN_DEFAULTS = {"steps": 300, "batch_size": 32, "seq_len": 32, "lr": 3.0e-3, "warmup_steps": 20}
-
-
-def _hash(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def embedded_base_model(spec: dict[str, Any], vocab: list[str], corpus: np.ndarray, cache_dir: Path,
                         log: Any = print) -> ModelBundle:
-    """A small GPT-NeoX decoder (untied LM head), pre-trained once on `corpus` and cached under
-    cache_dir/<hash of model spec + pre-training settings + corpus>."""
-    from ..training.model import build_model
+    """A small GPT-NeoX decoder (untied LM head) pre-trained once on `corpus` through the lifecycle
+    (base_model.py) and reused from cache_dir by every later run with the same settings."""
+    from .base_model import EMBEDDED_MODEL_KEYS, PRETRAIN_DEFAULTS, pretrained_base
 
     unknown = sorted(set(spec) - EMBEDDED_MODEL_KEYS)
     if unknown:
@@ -165,45 +154,15 @@ def embedded_base_model(spec: dict[str, Any], vocab: list[str], corpus: np.ndarr
     pretrain = {**PRETRAIN_DEFAULTS, **(spec.get("pretrain") or {})}
     arch = {k: v for k, v in spec.items() if k not in ("source", "pretrain")}
     arch.setdefault("tie_embeddings", False)
-    key = _hash({"arch": arch, "pretrain": pretrain, "vocab": vocab,
-                 "corpus": hashlib.sha256(np.ascontiguousarray(corpus, dtype="<i8").tobytes()).hexdigest()})
     tokenizer = build_word_tokenizer(vocab)
-    model = build_model(arch, len(vocab), seed=0)
-    path = cache_dir / f"base-{key}.pt"
-    description = {"source": "embedded", "arch": arch, "pretrain": pretrain, "cache_key": key}
-    bundle = ModelBundle(model, tokenizer, "causal", description)
-    if path.exists():
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return bundle
-    start = time.perf_counter()
-    generator = torch.Generator().manual_seed(0)
-    optim = torch.optim.AdamW(model.parameters(), lr=pretrain["lr"], weight_decay=0.01)
-    blocks = torch.from_numpy(corpus[:, :pretrain["seq_len"] + 1])
+    model, built = pretrained_base(arch, pretrain, corpus, tokenizer, cache_dir)
     model.train()
-    for step in range(pretrain["steps"]):
-        lr_scale = min(1.0, (step + 1) / pretrain["warmup_steps"]) * 0.5 * (1 + math.cos(math.pi * step / pretrain["steps"]))
-        for group in optim.param_groups:
-            group["lr"] = pretrain["lr"] * lr_scale
-        rows = torch.randint(0, len(blocks), (pretrain["batch_size"],), generator=generator)
-        batch = blocks[rows]
-        logits = model(input_ids=batch[:, :-1]).logits
-        loss = F.cross_entropy(logits.transpose(1, 2), batch[:, 1:])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optim.step()
-        optim.zero_grad(set_to_none=True)
-    model.eval()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(path)
-    seconds = time.perf_counter() - start
-    log(f"pre-trained the embedded base model ({pretrain['steps']} steps, final loss {loss.item():.3f}, "
-        f"{seconds:.0f} s); cached at {path}")
-    bundle.extra_compute.append({"kind": "base_pretraining", "steps": pretrain["steps"],
-                                 "tokens": pretrain["steps"] * pretrain["batch_size"] * pretrain["seq_len"],
-                                 "seconds": seconds, "cached_at": str(path)})
-    return bundle
+    description = {"source": "embedded", "arch": arch, "pretrain": pretrain,
+                   "cache_key": hashlib.sha256(json.dumps([arch, pretrain], sort_keys=True).encode()).hexdigest()[:16]}
+    if built:
+        log(f"pre-trained the embedded base model ({pretrain['steps']} steps, {built['seconds']:.0f} s); "
+            f"record {built['record']}")
+    return ModelBundle(model, tokenizer, "causal", description, [built] if built else [])
 
 
 # -- real models from the hub -----------------------------------------------------------------------

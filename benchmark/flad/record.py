@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from ..compute import compute_section, count_params
 from .data import manifest_hash
 from .family import TARGET_ARM, FladRun
 
@@ -45,7 +44,7 @@ def flad_record_fields(run: FladRun, fit: Any) -> dict[str, Any]:
             "reward": settings.kind if settings else None,
             "target_gradient": settings.target_gradient if settings and run.bandit else None,
             "sampler": getattr(run.strategy, "sampler", None),
-            "warm_start_rewards": run.warm,
+            "warm_start_rewards": fit.warm_start_run.get("rewards") if fit.warm_start_run else None,
             "base_model": {**run.bundle.description, "built_in_this_run": run.base_model_runs},
             **_truth_fields(run, fit.callback.curves, run.strategy.weight_trajectory())}
     test = {"acc": run.test.get("acc"), "n": run.test.get("n"), "protocol": run.test.get("protocol"),
@@ -64,12 +63,6 @@ def _reward_timing(fit: Any) -> dict[str, float]:
 
 def _compute(run: FladRun, fit: Any) -> dict[str, Any]:
     """Training tokens (arm micro-batches + target passes), the reward probes on top, the warm start."""
-    rewards = next(iter(fit.module.capabilities), None)
-    probe_tokens = rewards.extra_tokens if rewards is not None else 0
-    warm_tokens = run.warm_info.get("tokens", 0) if run.warm_info else 0
-    extra_runs = [{**run.warm_info, "flops": 0.0,
-                   "note": "probe passes: counted in extra_forward_tokens / extra_backward_tokens"}] if run.warm_info else []
+    from ..runner import run_compute
     feeder = fit.datamodule.feeder
-    return compute_section(fit.steps_done, fit.module.tokens_seen, count_params(run.bundle.model),
-                           extra_forward_tokens=probe_tokens + warm_tokens, extra_backward_tokens=probe_tokens + warm_tokens,
-                           extra_runs=extra_runs, method_seconds=feeder.strategy_seconds if feeder else 0.0)
+    return run_compute(run, fit, fit.module.tokens_seen, feeder.strategy_seconds if feeder else 0.0)

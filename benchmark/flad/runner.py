@@ -64,7 +64,8 @@ DATA_KEYS = {"builder", "target", "template_seed", "max_examples_per_arm", "arms
 
 
 def _optional_keys() -> dict[str, set[str]]:
-    from .models import EMBEDDED_MODEL_KEYS, HF_MODEL_KEYS
+    from .base_model import EMBEDDED_MODEL_KEYS
+    from .models import HF_MODEL_KEYS
     from .synthetic import DEFAULTS
     return {"data": DATA_KEYS | set(DEFAULTS), "model": EMBEDDED_MODEL_KEYS | HF_MODEL_KEYS,
             "training": set(TRAINING_KEYS) - {"by_method"}, "evaluation": EVALUATION_KEYS}

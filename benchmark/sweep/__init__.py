@@ -3,17 +3,25 @@
     python -m benchmark sweep --task embedded-pretrain --method odm-code --trials 20 \
         [--storage sqlite:///optuna.db] [--study NAME] [--workers 2] [--seed 0] [--set KEY=VALUE ...]
     python -m benchmark sweep --equal-budget uniform,odm-code,exp3 --trials 20      # same budget for all
+    python -m benchmark sweep --task embedded-flad --method exp3-flad --trials 20 [--target tgt_a] [--seed 42]
 
 What happens:
-- one Optuna study (minimise) in an RDB storage — sqlite by default (`<output>/optuna.db`), or
+- one Optuna study in an RDB storage (its direction and metric name follow the task's family:
+  pre-training minimises "validation avg ppl", FLAD maximises "few-shot validation accuracy") —
+  sqlite by default (`<output>/optuna.db`), or
   any SQLAlchemy database URL (PostgreSQL/MySQL) for workers on several machines. The study keeps
-  its sweep configuration (task, method, overrides, seed, search space) as a user attribute: a
+  its sweep configuration (task, method, overrides, seed, target, search space) as a user attribute: a
   rerun of the same command RESUMES it (`load_if_exists`), a different configuration under the
   same name is refused;
 - every trial is a real training run (runner.execute) with the sampled hyperparameters; the
-  objective is the final VALIDATION average perplexity (`final.validation.avg_ppl`; the test split
-  is never read); trials skip the downstream (lm-eval) evaluation unless `--trial-downstream`;
-- pruning at the global step (benchmark.pruning.StepPruningCallback) with a MedianPruner by
+  objective is read from the run's record, never from the test split (benchmark.sweep.family):
+  pre-training: the final VALIDATION average perplexity (`final.validation.avg_ppl`), trials skip
+  the downstream (lm-eval) evaluation unless `--trial-downstream`; FLAD: the best few-shot
+  VALIDATION accuracy (`final.validation.acc`) on ONE target — `--target` (default: the task's
+  `default_targets[0]`) with split seed `--seed` (default: the task's `seeds[0]`) — and trials do
+  not score the test split unless `--trial-downstream`; the final run(s) use the same target;
+- pruning at the global step (benchmark.pruning.StepPruningCallback) on the family's validation
+  metric at each evaluation (avg ppl; FLAD: `curves["val_acc"][-1]`) with a MedianPruner by
   default;
 - `--workers K` launches K worker processes (`python -m benchmark.sweep worker ...`), each running
   its share of the trials (ask → train → tell, with the storage heartbeat; on sqlite, `ask` is
@@ -25,14 +33,12 @@ What happens:
   PRUNED, or FAILED by the run itself) and no re-enqueued trial waits; if a worker dies before
   that, the command exits 1 and the same command resumes the study. Several machines: point them
   at one server database (`--storage postgresql://...`) with the same --study;
-- only pre-training tasks (family pretrain: embedded-pretrain, pile-odm*) — the objective is the
-  runner's validation perplexity; FLAD tasks are refused with a message;
 - MLflow: one parent run per study (its id is kept in the study), one child run per trial
   (`mlflow.parentRunId`), the final run(s) too; tracking URI as for `run`;
 - outputs in `--output-dir` (default `sweeps/<study>`): `recipes/<method>-tuned.yaml` (installed
   into baselines/ with `--install-recipe`), `history.png`, `importance.png`, `summary.json`, and
   the final run(s) of the best configuration in `records/`, whose record carries
-  `tuning = {"tuned": true, "trials": N, "study": name, "objective": "validation avg ppl"}` and
+  `tuning = {"tuned": true, "trials": N, "study": name, "objective": ..., "direction": ...}` and
   every trial's compute in `compute.extra_runs` (kind "sweep-trial").
 """
 
@@ -44,6 +50,7 @@ from .common import (
 )
 from .coordinator import optimise, reap_dead_local_trials
 from .driver import run_equal_budget, run_sweep
+from .family import OBJECTIVES, Objective, objective_of
 from .final_run import finish, run_final
 from .mlflow_runs import (
     close_parent_run, ensure_parent_run, log_final_run, log_trial, mlflow_client, parent_run_id,
@@ -60,11 +67,13 @@ from .trial_run import run_trial, tokens_per_step, trial_config
 from .workers import worker, worker_main
 
 __all__ = [
-    "DEFAULT_TASK", "MAX_RETRY", "OBJECTIVE", "PARENT_ATTR", "RESUME_FIELDS", "SPEC_ATTR", "TRIAL_KIND", "SweepSpec",
+    "DEFAULT_TASK", "MAX_RETRY", "OBJECTIVE", "OBJECTIVES", "Objective", "PARENT_ATTR", "RESUME_FIELDS", "SPEC_ATTR",
+    "TRIAL_KIND", "SweepSpec",
     "account", "add_parser", "all_accounted", "ask_lock", "build_spec", "close_parent_run", "config_error",
     "configure_parser", "default_storage", "distributions", "ensure_parent_run", "extra_runs", "finish",
     "install_recipe", "is_stale_failure", "load_optuna", "load_spec", "log_final_run", "log_trial", "main",
-    "make_pruner", "make_sampler", "make_storage", "mlflow_client", "objective_value", "open_study", "optimise",
+    "make_pruner", "make_sampler", "make_storage", "mlflow_client", "objective_of", "objective_value", "open_study",
+    "optimise",
     "param_importances", "parent_run_id", "plot_history", "plot_importance", "reap_dead_local_trials",
     "run_command", "run_equal_budget", "run_final", "run_sweep", "run_trial", "search_space_of", "suggest",
     "tokens_per_step", "trial_config", "tuned_recipe", "url_sqlite_path", "worker", "worker_main", "write_recipe",

@@ -24,7 +24,11 @@ def configure_parser(sweep: argparse.ArgumentParser) -> None:
     sweep.add_argument("--study", default=None, help="study name (default: sweep-<task>-<method>[-quick])")
     sweep.add_argument("--workers", type=positive_int, default=1,
                        help="worker processes sharing the study (default: 1)")
-    sweep.add_argument("--seed", type=int, default=0, help="training seed of every trial (default: 0)")
+    sweep.add_argument("--seed", type=int, default=None,
+                       help="training seed of every trial; on FLAD tasks also the few-shot split seed "
+                            "(default: 0; FLAD: the task's first split seed)")
+    sweep.add_argument("--target", default=None,
+                       help="FLAD tasks: the one target the study tunes for (default: the task's default_targets[0])")
     sweep.add_argument("--final-seeds", type=seed_list, default=None,
                        help="seeds of the final run(s) of the best configuration (default: --seed)")
     sweep.add_argument("--equal-budget", default=None, metavar="M1,M2,...",
@@ -48,10 +52,11 @@ def configure_parser(sweep: argparse.ArgumentParser) -> None:
 
 
 HELP = "tune a method's hyperparameters with Optuna (validation objective, pruning, workers)"
-DESCRIPTION = ("An Optuna study over the recipe's search_space: objective = final validation average perplexity; "
-               "step-level pruning; resumable sqlite/RDB storage shared by --workers processes; MLflow parent/child "
-               "runs; writes <output>/recipes/<method>-tuned.yaml and runs the best configuration "
-               "(record['tuning']).")
+DESCRIPTION = ("An Optuna study over the recipe's search_space: objective = final validation average perplexity "
+               "(pre-training, minimised) or best few-shot validation accuracy on one --target (FLAD, maximised); "
+               "step-level pruning on that validation metric; resumable sqlite/RDB storage shared by --workers "
+               "processes; MLflow parent/child runs; writes <output>/recipes/<method>-tuned.yaml and runs the best "
+               "configuration (record['tuning']).")
 
 
 def add_parser(subparsers: Any) -> None:

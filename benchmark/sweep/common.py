@@ -6,12 +6,12 @@ import warnings
 from typing import Any
 
 DEFAULT_TASK = "embedded-pretrain"
-OBJECTIVE = "validation avg ppl"
+OBJECTIVE = "validation avg ppl"      # pre-training's; each family's objective: family.OBJECTIVES
 TRIAL_KIND = "sweep-trial"
 SPEC_ATTR = "sweep_spec"
 PARENT_ATTR = "mlflow_parent_run_id"
 MAX_RETRY = 3          # a trial lost with its worker is retried this many times, then given up
-RESUME_FIELDS = ("task", "method", "overrides", "quick", "seed", "search_space", "trial_downstream")
+RESUME_FIELDS = ("task", "method", "overrides", "quick", "seed", "search_space", "trial_downstream", "target")
 
 
 def load_optuna() -> Any:

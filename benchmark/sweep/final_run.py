@@ -9,7 +9,8 @@ from typing import Any
 
 from ..compute import with_totals
 from .accounting import account, extra_runs
-from .common import OBJECTIVE
+from .common import TRIAL_KIND
+from .family import run_config
 from .mlflow_runs import close_parent_run, log_final_run, parent_run_id
 from .objective import objective_value
 from .plots import plot_history, plot_importance
@@ -19,9 +20,9 @@ from .spec import SweepSpec
 
 def run_final(spec: SweepSpec, study: Any, recipe: dict[str, Any], output_dir: Path,
               log: Any = print) -> list[tuple[dict[str, Any], Path]]:
-    """Train the best configuration (seeds `final_seeds`) as method `<method>-tuned`; records carry
-    `tuning` and the sweep's compute."""
-    from ..config import label, resolve_config
+    """Train the best configuration (seeds `final_seeds`; FLAD: on the study's target) as method
+    `<method>-tuned`; records carry `tuning` and the sweep's compute."""
+    from ..config import label
     from ..records import write_json_atomic
     from ..runner import execute, prepare_run
 
@@ -30,15 +31,19 @@ def run_final(spec: SweepSpec, study: Any, recipe: dict[str, Any], output_dir: P
     extras = extra_runs(study)
     out = []
     for seed in spec.final_seeds or [spec.seed]:
-        config = resolve_config(spec.task, spec.method, seed, list(spec.overrides), spec.quick)
+        config = run_config(spec.family, spec.task, spec.method, seed, list(spec.overrides), spec.quick, spec.target)
         config.recipe = {**json.loads(json.dumps(recipe)), "name": f"{label(spec.method)}-tuned"}
         log(f"final run: {label(spec.method)}-tuned seed {seed} (best trial {study.best_trial.number})")
         record, path = execute(prepare_run(config, output_dir), output_dir, progress=False, resume=True, track=False)
-        record["tuning"] = {"tuned": True, "trials": acc["done"], "study": spec.study, "objective": OBJECTIVE,
+        record["tuning"] = {"tuned": True, "trials": acc["done"], "study": spec.study,
+                            "objective": spec.objective.name, "direction": spec.objective.direction,
+                            **({"target": spec.target, "trial_split_seed": spec.seed} if spec.target else {}),
                             "best_trial": study.best_trial.number, "best_value": study.best_value,
                             "params": dict(study.best_trial.params), "pruner": spec.pruner,
                             "storage": _redact(spec.storage), "search_space": spec.search_space}
-        record["compute"] = with_totals({**record["compute"], "extra_runs": extras})   # trials: same model
+        # the run's own extra runs (FLAD: warm start) stay; sweep trials of an earlier write are replaced
+        own = [e for e in record["compute"].get("extra_runs") or [] if e.get("kind") != TRIAL_KIND]
+        record["compute"] = with_totals({**record["compute"], "extra_runs": own + extras})   # trials: same model
         write_json_atomic(path, record)
         if spec.track:
             record["mlflow_run_id"] = log_final_run(spec, parent, record, path, output_dir, log)
@@ -65,7 +70,9 @@ def finish(spec: SweepSpec, study: Any, install: bool = False, log: Any = print)
     history = plot_history(study, output / "history.png")
     importance_png, importances, how = plot_importance(study, output / "importance.png")
     summary: dict[str, Any] = {"study": spec.study, "storage": _redact(spec.storage), "task": spec.task,
-                               "method": spec.method, "objective": OBJECTIVE, "accounting": acc,
+                               "method": spec.method, "objective": spec.objective.name,
+                               "direction": spec.objective.direction,
+                               **({"target": spec.target} if spec.target else {}), "accounting": acc,
                                "importances": importances, "importance_method": how,
                                "files": {"history": str(history), "importance": str(importance_png)}}
     if not acc["complete"]:
@@ -82,7 +89,8 @@ def finish(spec: SweepSpec, study: Any, install: bool = False, log: Any = print)
         log(f"installed {target}")
     finals = run_final(spec, study, recipe, output, log)
     summary["final_records"] = [str(p) for _, p in finals]
-    summary["final_validation_avg_ppl"] = [objective_value(r) for r, _ in finals]
+    key = {"pretrain": "final_validation_avg_ppl", "flad": "final_validation_acc"}[spec.family]
+    summary[key] = [objective_value(r, spec.family) for r, _ in finals]
     parent = parent_run_id(study, spec.track)
     if parent:
         close_parent_run(spec, study, parent, acc["done"], [history, importance_png, recipe_path], log)

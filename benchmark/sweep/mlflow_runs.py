@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import OBJECTIVE, PARENT_ATTR
+from .common import PARENT_ATTR
+from .family import objective_of
 from .objective import objective_value
 from .spec import SweepSpec
 
@@ -63,8 +64,9 @@ def ensure_parent_run(study: Any, spec: SweepSpec) -> str | None:
         from mlflow.entities import Param
         run = client.create_run(_experiment_id(client, spec.task), run_name=f"sweep {spec.study}",
                                 tags={"sweep.study": spec.study, "sweep.role": "parent", "method": spec.method,
-                                      "sweep.objective": OBJECTIVE})
+                                      "sweep.objective": spec.objective.name})
         params = {"task": spec.task, "method": spec.method, "trials": str(spec.trials), "seed": str(spec.seed),
+                  "target": str(spec.target), "direction": spec.objective.direction,
                   "overrides": json.dumps(spec.overrides), "pruner": spec.pruner, "quick": str(spec.quick),
                   "search_space": json.dumps(spec.search_space)[:6000]}
         client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()])
@@ -81,6 +83,7 @@ def log_trial(spec: dict[str, Any], parent: str | None, trial: Any, params: dict
     """One child run: the trial's record when it finished, else its parameters and reports."""
     if not spec.get("track") or parent is None:
         return None
+    objective = objective_of(spec.get("family"))
     try:
         got = mlflow_client(spec.get("tracking_uri"))
         if got is None:
@@ -101,11 +104,12 @@ def log_trial(spec: dict[str, Any], parent: str | None, trial: Any, params: dict
                                        tags={**tags, "method": spec["method"]}).info.run_id
             client.log_batch(run_id, params=[Param(f"method.{k}", json.dumps(v)) for k, v in params.items()])
             now = int(time.time() * 1000)
-            client.log_batch(run_id, metrics=[Metric("val/avg_ppl", v, now, s) for s, v in reported])
+            client.log_batch(run_id, metrics=[Metric(objective.metric, v, now, s) for s, v in reported])
             client.set_terminated(run_id, status="KILLED" if state == "PRUNED" else "FAILED")
         if record is not None and trial is not None:
-            value = objective_value(record)
-            client.log_batch(run_id, metrics=[Metric("objective/val_avg_ppl", value, int(time.time() * 1000), 0)])
+            value = objective_value(record, spec.get("family"))
+            client.log_batch(run_id, metrics=[Metric(f"objective/{objective.short}", value,
+                                                     int(time.time() * 1000), 0)])
         return run_id
     except Exception as exc:  # noqa: BLE001
         _warn(spec.get("tracking_uri"), exc)
@@ -140,7 +144,7 @@ def close_parent_run(spec: SweepSpec, study: Any, parent: str, trials_done: int,
             client, _ = got
             from mlflow.entities import Metric
             now = int(time.time() * 1000)
-            client.log_batch(parent, metrics=[Metric("best/val_avg_ppl", study.best_value, now, 0),
+            client.log_batch(parent, metrics=[Metric(f"best/{spec.objective.short}", study.best_value, now, 0),
                                               Metric("trials/done", trials_done, now, 0)])
             for key, value in study.best_params.items():
                 client.set_tag(parent, f"best.{key}", json.dumps(value))

@@ -9,11 +9,18 @@ from typing import Any
 from .common import OBJECTIVE, load_optuna
 
 
+def _labels(study: Any) -> tuple[str, bool]:
+    """(the objective's name, whether the study maximises it)."""
+    names = getattr(study, "metric_names", None)
+    return (names[0] if names else OBJECTIVE), study.direction.name == "MAXIMIZE"
+
+
 def plot_history(study: Any, path: Path) -> Path:
     """Objective by trial (best so far in red) beside every trial's reported values by global step."""
     from ..plots import plt, save_figure
 
     trials = study.get_trials(deepcopy=False)
+    name, maximize = _labels(study)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     done = [t for t in trials if t.state.name == "COMPLETE"]
     ax.scatter([t.number for t in done], [t.value for t in done], label="complete", color="tab:blue", zorder=3)
@@ -22,14 +29,14 @@ def plot_history(study: Any, path: Path) -> Path:
                marker="x", color="grey", label="pruned (last report)")
     if done:
         order = sorted(done, key=lambda t: t.number)
-        best, xs, ys = math.inf, [], []
+        best, xs, ys = (-math.inf if maximize else math.inf), [], []
         for t in order:
-            best = min(best, t.value)
+            best = max(best, t.value) if maximize else min(best, t.value)
             xs.append(t.number)
             ys.append(best)
         ax.step(xs, ys, where="post", color="tab:red", label="best so far")
     ax.set_xlabel("trial")
-    ax.set_ylabel(OBJECTIVE)
+    ax.set_ylabel(name)
     ax.set_title(f"optimisation history — {study.study_name}", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
@@ -39,7 +46,7 @@ def plot_history(study: Any, path: Path) -> Path:
             ax2.plot(steps, [t.intermediate_values[s] for s in steps], marker=".",
                      color="grey" if t.state.name == "PRUNED" else "tab:blue", alpha=0.7)
     ax2.set_xlabel("global step")
-    ax2.set_ylabel("reported validation avg ppl")
+    ax2.set_ylabel(f"reported {name}")
     ax2.set_title("intermediate values (grey: pruned)", fontsize=10)
     ax2.grid(True, alpha=0.3)
     fig.tight_layout()

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from .accounting import account
-from .common import OBJECTIVE
 from .spec import SweepSpec
 
 
@@ -21,14 +20,16 @@ def tuned_recipe(spec: SweepSpec, study: Any) -> dict[str, Any]:
     best = study.best_trial
     acc = account(study)
     recipe = {k: copy.deepcopy(v) for k, v in original.items() if k != "name"}
+    on = f"{spec.task}, target {spec.target}, split seed {spec.seed}" if spec.target else spec.task
     recipe["description"] = (f"{spec.method} with hyperparameters tuned by Optuna ({acc['done']} trials, study "
-                             f"{spec.study}, objective: {OBJECTIVE} on {spec.task}). "
+                             f"{spec.study}, objective: {spec.objective.name} ({spec.objective.direction}d) on {on}). "
                              + str(original.get("description", "")).strip())
     recipe["source"] = f"tuned from baselines/{spec.method}.yaml; " + str(original.get("source", "")).strip()
     recipe["hyperparameters"] = {**original.get("hyperparameters", {}), **best.params}
-    recipe["tuning"] = {"tuned": True, "trials": acc["done"], "study": spec.study, "objective": OBJECTIVE,
-                        "task": spec.task, "overrides": list(spec.overrides), "quick": spec.quick,
-                        "seed": spec.seed, "best_trial": best.number, "best_value": best.value,
+    recipe["tuning"] = {"tuned": True, "trials": acc["done"], "study": spec.study, "objective": spec.objective.name,
+                        "direction": spec.objective.direction, "task": spec.task,
+                        **({"target": spec.target} if spec.target else {}), "overrides": list(spec.overrides),
+                        "quick": spec.quick, "seed": spec.seed, "best_trial": best.number, "best_value": best.value,
                         "tuned_params": dict(best.params)}
     return recipe
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import config_error
+from .family import Objective, check_target, default_seed, default_target, objective_of, run_config, task_family
 from .space import search_space_of
 from .storage import default_storage
 
@@ -33,6 +34,12 @@ class SweepSpec:
     grace_period: int = 30
     track: bool = True
     tracking_uri: str | None = None
+    family: str = "pretrain"
+    target: str | None = None          # FLAD: the target (and `seed` its split seed) the study tunes for
+
+    @property
+    def objective(self) -> Objective:
+        return objective_of(self.family)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -47,25 +54,44 @@ def _portable(name: str) -> str:
 
 def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False) -> SweepSpec:
     """The spec of one method's study; with equal_budget, one study and output folder per method."""
-    from ..config import label, load_task, resolve_config, task_names
+    from ..config import label
 
-    family = load_task(args.task).get("family")   # names or paths; an unknown one fails here
-    if family != "pretrain":
-        pretrain = [t for t in task_names() if load_task(t).get("family") == "pretrain"]
-        raise config_error(f"task: sweeps run pre-training tasks (the runner's validation perplexity objective); "
-                           f"{args.task!r} is a {family} task. Allowed: {', '.join(pretrain)}")
-    if args.seed < 0:
-        raise config_error(f"--seed: must be a non-negative integer, got {args.seed}")
+    family = task_family(args.task)   # names or paths; an unknown task or a family without objective fails here
+    seed = study_seed(args, family)
+    target = study_target(args, family)
     space = search_space_of(method)
-    resolve_config(args.task, method, args.seed, args.overrides, args.quick)   # bad overrides fail here
-    default = f"sweep-{label(args.task)}-{label(method)}" + ("-quick" if args.quick else "")
+    run_config(family, args.task, method, seed, args.overrides, args.quick, target)   # bad overrides fail here
+    default = (f"sweep-{label(args.task)}-" + (f"{target}-" if target else "") + label(method)
+               + ("-quick" if args.quick else ""))
     study = (f"{args.study}-{label(method)}" if args.study else default) if equal_budget else (args.study or default)
     output = args.output_dir or Path("sweeps") / study
     if equal_budget and args.output_dir:
         output = args.output_dir / label(method)
+    if target:
+        check_target(args.task, method, seed, target, args.overrides, args.quick, Path(output))
     return SweepSpec(task=_portable(args.task), method=_portable(method), trials=args.trials, study=study,
                      storage=args.storage or default_storage(output), output_dir=str(output),
-                     overrides=list(args.overrides), quick=args.quick, seed=args.seed,
-                     final_seeds=args.final_seeds or [args.seed], pruner=args.pruner, search_space=space,
+                     overrides=list(args.overrides), quick=args.quick, seed=seed,
+                     final_seeds=args.final_seeds or [seed], pruner=args.pruner, search_space=space,
                      trial_downstream=args.trial_downstream, heartbeat_interval=args.heartbeat_interval,
-                     grace_period=args.grace_period, track=not args.no_tracking, tracking_uri=args.tracking_uri)
+                     grace_period=args.grace_period, track=not args.no_tracking, tracking_uri=args.tracking_uri,
+                     family=family, target=target)
+
+
+def study_seed(args: argparse.Namespace, family: str) -> int:
+    """--seed, or the family's default (pre-training: 0; FLAD: the task's first few-shot split seed)."""
+    seed = getattr(args, "seed", None)
+    seed = default_seed(args.task, family) if seed is None else seed
+    if seed < 0:
+        raise config_error(f"--seed: must be a non-negative integer, got {seed}")
+    return seed
+
+
+def study_target(args: argparse.Namespace, family: str) -> str | None:
+    """FLAD: --target, or the task's default_targets[0]; pre-training tasks have none."""
+    target = getattr(args, "target", None)
+    if family != "flad":
+        if target:
+            raise config_error(f"--target: only FLAD tasks have targets; {args.task!r} is a {family} task")
+        return None
+    return target or default_target(args.task)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .common import MAX_RETRY, OBJECTIVE, RESUME_FIELDS, SPEC_ATTR, config_error, load_optuna
+from .common import MAX_RETRY, RESUME_FIELDS, SPEC_ATTR, config_error, load_optuna
 
 if TYPE_CHECKING:           # spec.py uses default_storage: a runtime import would be circular
     from .spec import SweepSpec
@@ -63,15 +63,19 @@ def make_sampler(seed: int, stream: int) -> Any:
 def open_study(spec: SweepSpec, storage: Any) -> Any:
     """Create or resume the study; refuse a different sweep configuration under the same name."""
     optuna = load_optuna()
-    study = optuna.create_study(study_name=spec.study, storage=storage, direction="minimize",
+    objective = spec.objective          # the family's: pre-training minimises ppl, FLAD maximises accuracy
+    study = optuna.create_study(study_name=spec.study, storage=storage, direction=objective.direction,
                                 sampler=make_sampler(spec.seed, 0), pruner=make_pruner(spec.pruner),
                                 load_if_exists=True)
+    if study.direction.name.lower() != objective.direction:
+        raise config_error(f"--study {spec.study}: this study exists and {study.direction.name.lower()}s; a "
+                           f"{spec.family} sweep {objective.direction}s {objective.name} — use another --study name")
     if study.metric_names is None:
-        study.set_metric_names([OBJECTIVE])   # optuna-dashboard labels the objective with it
+        study.set_metric_names([objective.name])   # optuna-dashboard labels the objective with it
     stored = study.user_attrs.get(SPEC_ATTR)
     mine = {k: spec.to_dict()[k] for k in RESUME_FIELDS}
     if stored is None:
-        study.set_user_attr(SPEC_ATTR, {**mine, "trials": spec.trials, "pruner": spec.pruner,
+        study.set_user_attr(SPEC_ATTR, {**mine, "trials": spec.trials, "pruner": spec.pruner, "family": spec.family,
                                         "created_unix": time.time()})
     else:
         for key in RESUME_FIELDS:

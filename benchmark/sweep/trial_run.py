@@ -1,4 +1,5 @@
-"""One trial = one training run with the sampled hyperparameters, pruned at the global step."""
+"""One trial = one training run with the sampled hyperparameters, pruned at the global step on
+the family's validation metric."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from .common import load_optuna
+from .family import run_config
 from .mlflow_runs import log_trial
 from .objective import objective_value
 from .space import suggest
 
 
 def trial_config(spec: dict[str, Any], params: dict[str, Any], seed: int | None = None) -> Any:
-    """The run configuration of a trial: the sweep's task and overrides, the sampled hyperparameters."""
-    from ..config import resolve_config
-
-    config = resolve_config(spec["task"], spec["method"], spec["seed"] if seed is None else seed,
-                            list(spec["overrides"]), spec["quick"])
+    """The run configuration of a trial: the sweep's task (FLAD: its target and split seed) and
+    overrides, the sampled hyperparameters."""
+    config = run_config(spec.get("family") or "pretrain", spec["task"], spec["method"],
+                        spec["seed"] if seed is None else seed, list(spec["overrides"]), spec["quick"],
+                        spec.get("target"))
     config.recipe["hyperparameters"].update(params)
     if not spec.get("trial_downstream") and isinstance(config.task.get("evaluation"), dict) \
             and config.task["evaluation"].get("downstream"):
@@ -27,14 +29,19 @@ def trial_config(spec: dict[str, Any], params: dict[str, Any], seed: int | None 
     return config
 
 
-def tokens_per_step(prepared: Any) -> int:
-    """Training tokens per optimizer step (a pruned or lost trial's compute = steps × this)."""
+def tokens_per_step(prepared: Any) -> int | None:
+    """Training tokens per optimizer step (a pruned or lost trial's compute = steps × this); None
+    where it varies from step to step (FLAD: prompted examples of different lengths — the pruning
+    callback records the tokens trained so far instead)."""
+    if prepared.config.family != "pretrain":
+        return None
     training = prepared.config.task["training"]
     return int(training["batch_size"] * training.get("grad_accum", 1) * prepared.data.train_blocks[0].shape[1])
 
 
 def run_trial(trial: Any, spec: dict[str, Any], workdir: Path, parent: str | None = None) -> float:
-    """Objective of one trial: train with the sampled hyperparameters, return the validation avg ppl."""
+    """Objective of one trial: train with the sampled hyperparameters, return the family's validation
+    objective (avg ppl; FLAD: few-shot validation accuracy)."""
     optuna = load_optuna()
 
     trial.set_user_attr("worker_pid", os.getpid())
@@ -55,18 +62,21 @@ def _run_trial(trial: Any, spec: dict[str, Any], workdir: Path, parent: str | No
     from ..pruning import StepPruningCallback, is_pruned
     from ..runner import RunFailed, execute, prepare_run
 
+    family = spec.get("family") or "pretrain"
     params = suggest(trial, spec["search_space"])
     prepared = prepare_run(trial_config(spec, params), workdir)
+    if family == "flad" and not spec.get("trial_downstream"):
+        prepared.downstream = _no_test_scoring      # trials never score the test split
     per_step = tokens_per_step(prepared)
-    trial.set_user_attr("tokens_per_step", per_step)
-    callback = StepPruningCallback(trial)
+    trial.set_user_attr("tokens_per_step", per_step if per_step is not None else 0)
+    callback = StepPruningCallback(trial, family=family)
     try:
         record, path = execute(prepared, workdir, progress=False, resume=False, track=False,
                                extra_callbacks=[callback])
     except RunFailed as exc:
         steps = callback.reported[-1][0] if callback.reported else 0
         trial.set_user_attr("steps", steps)
-        trial.set_user_attr("tokens", steps * per_step)
+        trial.set_user_attr("tokens", steps * per_step if per_step is not None else callback.tokens_trained)
         if is_pruned(exc):
             _drop_checkpoints(workdir, prepared)
             trial.set_user_attr("pruned_at_step", callback.pruned_at)
@@ -76,13 +86,19 @@ def _run_trial(trial: Any, spec: dict[str, Any], workdir: Path, parent: str | No
         raise
     _drop_checkpoints(workdir, prepared)
     steps = int(record["compute"]["steps"])
-    value = objective_value(record)
+    value = objective_value(record, family)
     trial.set_user_attr("steps", steps)
     trial.set_user_attr("tokens", int(record["compute"]["train_tokens"]))
     trial.set_user_attr("run_id", record["run_id"])
     trial.set_user_attr("record", str(path))
     log_trial(spec, parent, trial, params, "COMPLETE", record, path, callback.reported)
     return value
+
+
+def _no_test_scoring(fit: Any) -> dict[str, Any]:
+    """A FLAD trial's `downstream`: nothing (the test accuracy is only scored in the final runs,
+    or in trials with --trial-downstream); the record's final.test fields stay empty."""
+    return {}
 
 
 def _drop_checkpoints(workdir: Path, prepared: Any) -> None:

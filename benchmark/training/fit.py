@@ -60,6 +60,7 @@ class FitParts:
     strategy: Any
     training: dict[str, Any]        # the resolved training section (steps, checkpoint_every, precision)
     callbacks: list[Any] = field(default_factory=list)   # family extras, before the checkpointer
+    warm_start_run: dict[str, Any] | None = None         # the warm start's probes, if the method has one
 
 
 class Fit:
@@ -73,6 +74,8 @@ class Fit:
         training = parts.training
         quiet_lightning()
         self.module, self.datamodule, self.callback = parts.module, parts.datamodule, parts.callback
+        self.warm_start_run = parts.warm_start_run
+        self.warm_start_tokens = parts.warm_start_run["tokens"] if parts.warm_start_run else 0
         self.checkpoint_dir = run_dir / "checkpoints"
         self.checkpointer = StepCheckpoint(self.checkpoint_dir, training.get("checkpoint_every", 100))
         self.options = options
@@ -132,10 +135,39 @@ def pretrain_parts(prepared: Any, reference_model: torch.nn.Module | None = None
     seed_everything(config.seed)
     model = build_model(config.task["model"], data.vocab_size, config.seed)
     grad_accum = training.get("grad_accum", 1)
+    capabilities, warm_start_run = _target_capabilities(prepared, model)
     module = MixingLanguageModel(model, TokenBlocks(), len(data.domains), optimizer_settings(training),
-                                 reference_model, grad_accum, training.get("grad_clip", 1.0))
+                                 reference_model, grad_accum, training.get("grad_clip", 1.0), capabilities)
     datamodule = MixtureDataModule(data.train_blocks, prepared.strategy, training["batch_size"], grad_accum,
                                    config.seed, serve_token_blocks(data.token_offset))
     callback = MixingCallback(PerDomainValidation(data, training.get("eval_batch_size", 64)), training["steps"],
                               training.get("eval_every", 100), training.get("log_every", 10))
-    return FitParts(module, datamodule, callback, prepared.strategy, training)
+    return FitParts(module, datamodule, callback, prepared.strategy, training, warm_start_run=warm_start_run)
+
+
+def _target_capabilities(prepared: Any, model: torch.nn.Module) -> tuple[list[Any], dict | None]:
+    """Gradient rewards and the warm start against a pre-training task's held-out target (data.target)."""
+    from types import SimpleNamespace
+
+    from ..capabilities import RewardSettings
+    from .gradient_capability import GradientRewards, TargetBatches, blocks_batch
+    from .objectives import TokenBlocks
+    from .warm_start import apply_warm_start, cache_file
+
+    strategy, data, config = prepared.strategy, prepared.data, prepared.config
+    if prepared.target_blocks is None:
+        return [], None
+    training, collate = config.task["training"], blocks_batch(data.token_offset)
+    targets = list(prepared.target_blocks)
+    capabilities = []
+    if needs(strategy, Capability.GRADIENT_REWARDS):
+        settings: RewardSettings = strategy.reward_settings()
+        batches = TargetBatches(lambda _pass: targets, training["batch_size"], config.seed, collate)
+        capabilities.append(GradientRewards(settings, batches, len(data.domains), training.get("grad_accum", 1)))
+    first = training.get("warm_start_examples", 1000)
+    arms = [SimpleNamespace(name=d, examples=list(b[:first])) for d, b in zip(data.domains, data.train_blocks)]
+    payload = {"data": data.manifest, "model": config.task["model"], "seed": config.seed,
+               "settings": {k: training.get(k) for k in ("batch_size", "grad_accum", "warm_start_examples")}}
+    path = cache_file(prepared.output_dir / "warm_start", f"{config.task_name}__seed{config.seed}", payload)
+    warm = apply_warm_start(strategy, model, TokenBlocks(), arms, targets, training, config.seed, path, collate)
+    return capabilities, warm

@@ -28,12 +28,27 @@ from ..capabilities import RewardSettings
 from ..capabilities.gradient_rewards import flad_reward
 
 
-class TargetBatches:
-    """The few-shot target's train half as shuffled batches, one fresh order (and template draw) per
-    pass; `items(pass_index)` gives the pass's items, a function of the seed and the pass only."""
+def examples_batch(items: list[Any]) -> dict[str, Any]:
+    """A batch of prompted examples (FLAD) for the objective; the domain index is unused."""
+    return {"examples": items, "domain": torch.zeros(len(items), dtype=torch.long)}
 
-    def __init__(self, items: Callable[[int], list[Any]], batch_size: int, seed: int):
-        self.items, self.batch_size, self.seed = items, batch_size, seed
+
+def blocks_batch(token_offset: int) -> Callable[[list[Any]], dict[str, Any]]:
+    """Batches of token blocks (pre-training targets) for the objective."""
+    def collate(items: list[Any]) -> dict[str, Any]:
+        ids = torch.from_numpy(np.stack(items).astype(np.int64) + token_offset)
+        return {"input_ids": ids, "domain": torch.zeros(len(items), dtype=torch.long)}
+    return collate
+
+
+class TargetBatches:
+    """The target's training items as shuffled batches, one fresh order (and template draw) per pass;
+    `items(pass_index)` gives the pass's items, a function of the seed and the pass only; `collate`
+    turns a list of items into the objective's batch."""
+
+    def __init__(self, items: Callable[[int], list[Any]], batch_size: int, seed: int,
+                 collate: Callable[[list[Any]], dict[str, Any]] = examples_batch):
+        self.items, self.batch_size, self.seed, self.collate = items, batch_size, seed, collate
 
     def batches(self, pass_index: int, rank: int = 0, world_size: int = 1) -> list[list[Any]]:
         items = self.items(pass_index)
@@ -60,6 +75,7 @@ class GradientRewards:
         self.settings, self.target, self.num_arms, self.grad_accum = settings, target, num_arms, grad_accum
         self.passes = 0            # target passes so far (their order and templates derive from it)
         self.extra_tokens = 0      # forward+backward tokens beyond training (the "after" target pass)
+        self.trained_tokens = 0    # tokens of the target passes (trained on, on top of the micro-batches)
         self.seconds = 0.0
         self.last_target_loss = float("nan")
         self._reset()
@@ -90,9 +106,7 @@ class GradientRewards:
         self._counts[arm] += 1
 
     def _target_losses(self, module: Any, rank_batches: list[list[Any]]) -> list[Any]:
-        device = module.device
-        return [module.objective(module.model, {"examples": b, "domain": torch.zeros(len(b), dtype=torch.long)},
-                                 device) for b in rank_batches]
+        return [module.objective(module.model, self.target.collate(b), module.device) for b in rank_batches]
 
     def before_optimizer_step(self, module: Any) -> None:
         """The target pass (trained on) — and, for "before", its own change of the subset's gradient."""
@@ -103,7 +117,7 @@ class GradientRewards:
         for batch in batches:
             (result,) = self._target_losses(module, [batch])
             module.manual_backward(result.loss / self.grad_accum)
-            module.tokens_seen += result.model_tokens   # the target pass trains the model
+            self.trained_tokens += result.model_tokens   # the target pass trains the model
             total, count = total + float(result.example_sums.sum()), count + int(result.example_tokens.sum())
         self.last_target_loss = total / max(count, 1)
         self._target_before = self._grad(module) - before
@@ -137,10 +151,12 @@ class GradientRewards:
         self.seconds += time.perf_counter() - start
 
     def state_dict(self) -> dict[str, Any]:
-        return {"passes": self.passes, "extra_tokens": self.extra_tokens, "seconds": self.seconds}
+        return {"passes": self.passes, "extra_tokens": self.extra_tokens, "trained_tokens": self.trained_tokens,
+                "seconds": self.seconds}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.passes, self.extra_tokens, self.seconds = state["passes"], state["extra_tokens"], state["seconds"]
+        self.trained_tokens = state["trained_tokens"]
 
 
 def _sum_over_ranks(module: Any, tensor: torch.Tensor) -> torch.Tensor:

@@ -121,8 +121,9 @@ class MixingLanguageModel(L.LightningModule):
                 for capability in self.capabilities:
                     capability.after_microbatch(self, result)
             total += result.loss.detach()
-        for capability in self.capabilities:
-            capability.before_optimizer_step(self)
+        with _no_gradient_sync(self.trainer.strategy, self.local_gradients):
+            for capability in self.capabilities:   # e.g. the target pass, trained on
+                capability.before_optimizer_step(self)
         if self.local_gradients:
             self._all_reduce_gradients()
         if self.grad_clip:
