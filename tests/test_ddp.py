@@ -44,3 +44,28 @@ def test_two_rank_ddp_matches_single_process(tmp_path):
     assert ddp["mixture"]["steps"] == single["mixture"]["steps"]
     np.testing.assert_allclose(ddp["mixture"]["weights"], single["mixture"]["weights"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(ddp["final"]["test"]["avg_ppl"], single["final"]["test"]["avg_ppl"], rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_two_rank_ddp_flad_matches_single_process(tmp_path):
+    """EXP3-FLAD on embedded-flad: 2 gloo ranks × 1 micro-batch per update equal one process × 2
+    (per-arm gradients, the target pass shared out between ranks, rewards all-reduced)."""
+    from tests.test_flad_runs import TINY as FLAD_TINY
+
+    def flad_run(out: Path, *extra: str) -> dict:
+        overrides = [x for item in FLAD_TINY for x in ("--set", item)]
+        subprocess.run([sys.executable, "-m", "benchmark", "run", "--task", "embedded-flad", "--method", "exp3-flad",
+                        "--target", "tgt_c", "--seed", "42", "--output-dir", str(out), "--no-tracking",
+                        "--no-progress", *overrides, *extra], cwd=ROOT, check=True, timeout=900, capture_output=True)
+        return only_record(out)
+
+    single = flad_run(tmp_path / "single")                                  # G = 2 (TINY)
+    ddp = flad_run(tmp_path / "ddp", "--devices", "2", "--set", "training.grad_accum=1")
+    (rank1_file,) = (tmp_path / "ddp" / "runs").rglob("rank1_mixture.json")
+    rank1 = json.loads(rank1_file.read_text())
+    assert rank1["weights"] == ddp["mixture"]["weights"] and rank1["rewards"] == ddp["mixture"]["rewards"]
+    assert ddp["mixture"]["steps"] == single["mixture"]["steps"]
+    np.testing.assert_allclose(ddp["mixture"]["rewards"], single["mixture"]["rewards"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ddp["mixture"]["weights"], single["mixture"]["weights"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ddp["curves"]["train_loss"], single["curves"]["train_loss"], rtol=1e-4)
+    assert ddp["curves"]["val_acc"] == single["curves"]["val_acc"]
