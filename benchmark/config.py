@@ -64,6 +64,7 @@ TRAINING_KEYS: dict[str, tuple[Any, str]] = {
     "log_every": (_positive_int, "a positive integer"),
     "precision": (lambda v: v in ("32-true", "bf16-mixed", "16-mixed", "bf16-true"),
                   "one of 32-true, bf16-mixed, 16-mixed, bf16-true"),
+    "warm_start_examples": (_positive_int, "a positive integer (examples per domain in a warm start)"),
 }
 SECTIONS = ("data", "model", "training", "evaluation")
 OVERRIDE_SECTIONS = SECTIONS + ("method",)
@@ -274,7 +275,7 @@ def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] 
     task_body = {s: task.get(s, {}) for s in SECTIONS}
     if target:   # a held-out split of one domain (data/pretrain_target.py)
         task_body["data"] = {**task_body["data"], "target": {"domain": target, "blocks": DEFAULT_TARGET_BLOCKS}}
-    apply_overrides(task_body, recipe, overrides or [])
+    apply_overrides(task_body, recipe, overrides or [], {"training": set(TRAINING_KEYS)})
     config = RunConfig(label(task_name), task_body, recipe, seed, quick)
     validate_training(config.task["training"])
     return config

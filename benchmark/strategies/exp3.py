@@ -277,6 +277,9 @@ class UCB1FLADStrategy(FLADBanditStrategy):
 
     name = "ucb1-flad"
 
+    # the default (warm_start: true); an instance without the warm start narrows it in validate()
+    capabilities = frozenset({Capability.GRADIENT_REWARDS, Capability.WARM_START_REWARDS})
+
     beta: float = 0.9
     warm_start: bool = True
     warm_start_rewards: list[float] | None = None
