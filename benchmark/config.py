@@ -263,6 +263,19 @@ def apply_overrides(body: dict[str, Any], recipe: dict[str, Any], overrides: lis
         node[path[-1]] = value
 
 
+def resolve_run_config(task_name: str, method: str, seed: int, overrides: list[str] | None = None,
+                       quick: bool = False, target: str | None = None) -> RunConfig:
+    """The one entry point for both families: the task's family picks the schema (FLAD: its own
+    training keys, the target in the configuration, default the task's first default target)."""
+    task = load_task(task_name)
+    if task.get("family") == "flad":
+        from .flad.runner import resolve_flad_config
+        if target is None and not task.get("default_targets"):
+            raise ConfigError(f"--target: task {task_name!r} names no default_targets; give a target")
+        return resolve_flad_config(task_name, method, seed, target or task["default_targets"][0], overrides, quick)
+    return resolve_config(task_name, method, seed, overrides, quick, target)
+
+
 def resolve_config(task_name: str, method: str, seed: int, overrides: list[str] | None = None,
                    quick: bool = False, target: str | None = None) -> RunConfig:
     if not isinstance(seed, int) or seed < 0:

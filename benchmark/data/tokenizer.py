@@ -19,8 +19,14 @@ def word(i: int) -> str:
 
 
 def build_word_tokenizer(num_words: int) -> PreTrainedTokenizerFast:
-    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS)}
-    vocab.update({word(i): i + len(SPECIAL_TOKENS) for i in range(num_words)})
+    """The embedded pre-training vocabulary: the special tokens, then w0 … w{num_words−1}."""
+    return word_level_tokenizer(list(SPECIAL_TOKENS) + [word(i) for i in range(num_words)])
+
+
+def word_level_tokenizer(words: list[str]) -> PreTrainedTokenizerFast:
+    """The one word-level tokenizer of both embedded benchmarks: token id = index in `words`, whose
+    first entries are <pad>, <eos>, <unk>; whitespace-split, joined back with spaces."""
+    vocab = {w: i for i, w in enumerate(words)}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     core.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins words with spaces

@@ -45,14 +45,8 @@ class ModelBundle:
 
 def build_word_tokenizer(words: list[str]) -> Any:
     """Word-level tokenizer over `words` (the first three: <pad>, <eos>, <unk>), as a fast HF tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    core.decoder = decoders.WordPiece(prefix="##", cleanup=False)
-    return PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>",
-                                   model_max_length=4096)
+    from ..data.tokenizer import word_level_tokenizer
+    return word_level_tokenizer(words)
 
 
 # -- encoding, batching, losses --------------------------------------------------------------------

@@ -97,10 +97,7 @@ def check_target(task: str, method: str, seed: int, target: str, overrides: list
 def run_config(family: str, task: str, method: str, seed: int, overrides: list[str], quick: bool,
                target: str | None = None) -> Any:
     """The run configuration of one trial or final run of the sweep (FLAD: for its target and split seed)."""
-    if family == "flad":
-        from ..flad.runner import resolve_flad_config
+    from ..config import resolve_run_config
 
-        return resolve_flad_config(task, method, seed, target or default_target(task), list(overrides), quick)
-    from ..config import resolve_config
-
-    return resolve_config(task, method, seed, list(overrides), quick)
+    return resolve_run_config(task, method, seed, list(overrides), quick,
+                              (target or default_target(task)) if family == "flad" else None)
