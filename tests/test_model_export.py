@@ -136,7 +136,7 @@ def test_flad_best_model_is_exported_and_the_cli_reproduces_t0_rank(tmp_path):
     from benchmark.flad.runner import run_flad
 
     record = run_flad("embedded-flad", "target-only", seeds=[42], targets=["tgt_a"], output_dir=tmp_path / "out",
-                      quick=True, log=lambda _: None)[0]
+                      quick=True)[0]
     directory = tmp_path / "out" / record["model_dir"]
     assert AutoTokenizer.from_pretrained(directory).eos_token == "<eos>"
     task = "flad_embedded_flad_tgt_a_t0_rank"
