@@ -334,7 +334,7 @@ def _write_partial(prepared: PreparedRun, output_dir: Path, exc: BaseException, 
 def check_served(config: RunConfig, strategy: Any, has_target: bool) -> None:
     """One line naming what a method needs and a pre-training task does not offer."""
     from .capabilities.matrix import pretrain_offers
-    lacking = missing(strategy, pretrain_offers(has_target, bool(config.recipe.get("pipeline"))))
+    lacking = missing(strategy, pretrain_offers(has_target))
     if lacking:
         hint = " (give the task a target: --target DOMAIN)" if Capability.GRADIENT_REWARDS in lacking else ""
         raise ConfigError(f"method: {config.recipe['name']!r} needs {', '.join(map(str, lacking))}, which "

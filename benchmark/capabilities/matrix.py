@@ -18,7 +18,7 @@ BASE = ALWAYS_SERVED | {Capability.LOSS_WEIGHTS}
 TARGETED = {Capability.GRADIENT_REWARDS, Capability.WARM_START_REWARDS}
 
 
-def pretrain_offers(has_target: bool, pipeline: bool = True) -> frozenset[Capability]:
+def pretrain_offers(has_target: bool) -> frozenset[Capability]:
     offered = BASE | {Capability.REFERENCE_MODEL, Capability.OVER_RUNS}
     return frozenset(offered | (TARGETED if has_target else set()))
 

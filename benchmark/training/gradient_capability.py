@@ -19,6 +19,7 @@ shared out between ranks, so the rewards equal those of one process with the sam
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -105,8 +106,8 @@ class GradientRewards:
         self._sums[arm] = self._sums[arm] + delta if arm in self._sums else delta
         self._counts[arm] += 1
 
-    def _target_losses(self, module: Any, rank_batches: list[list[Any]]) -> list[Any]:
-        return [module.objective(module.model, self.target.collate(b), module.device) for b in rank_batches]
+    def _target_loss(self, module: Any, batch: list[Any]) -> Any:
+        return module.objective(module.model, self.target.collate(batch), module.device)
 
     def before_optimizer_step(self, module: Any) -> None:
         """The target pass (trained on) — and, for "before", its own change of the subset's gradient."""
@@ -115,7 +116,7 @@ class GradientRewards:
         batches = self.target.batches(self.passes, trainer.global_rank, trainer.world_size)
         total, count = 0.0, 0
         for batch in batches:
-            (result,) = self._target_losses(module, [batch])
+            result = self._target_loss(module, batch)
             module.manual_backward(result.loss / self.grad_accum)
             self.trained_tokens += result.model_tokens   # the target pass trains the model
             total, count = total + float(result.example_sums.sum()), count + int(result.example_tokens.sum())
@@ -127,14 +128,13 @@ class GradientRewards:
         trainer, head = module.trainer, self._head(module)
         total = torch.zeros_like(head, dtype=torch.float32)
         for batch in self.target.batches(self.passes, trainer.global_rank, trainer.world_size):
-            (result,) = self._target_losses(module, [batch])
+            result = self._target_loss(module, batch)
             (grad,) = torch.autograd.grad(result.loss / self.grad_accum, [head])
             total += grad.float()
             self.extra_tokens += result.model_tokens
         return total
 
     def after_optimizer_step(self, module: Any, stats: torch.Tensor) -> None:
-        import time
         start = time.perf_counter()
         target = self._target_after(module) if self.settings.target_gradient == "after" else self._target_before
         target = _sum_over_ranks(module, target)

@@ -30,10 +30,6 @@ def lr_multiplier(step: int, total_steps: int, warmup_steps: int, schedule: str 
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: float) -> float:
-    return lr_multiplier(step, total_steps, warmup_steps, "cosine", min_ratio)
-
-
 def build_optimizer(model: torch.nn.Module, o: dict[str, Any]) -> tuple[Any, Any]:
     """AdamW with weight decay on matrices only (ODM), or Adafactor with a fixed LR (FLAD)."""
     if o.get("optimizer", "adamw") == "adafactor":
