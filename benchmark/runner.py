@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .capabilities import Capability, missing, needs
+from .capabilities import BurstsProbes, Capability, missing, needs
 from .compute import compute_section, count_params, params_from_config, with_totals
 from .config import ConfigError, RunConfig, build_strategy, published_mixture_notes
 from .data.pretrain_target import hold_out_target
@@ -184,12 +184,17 @@ def run_compute(prepared: PreparedRun, fit: Fit, train_tokens: int, method_secon
     model = fit.module.model
     params = count_params(model) if model is not None else params_from_config({"config": prepared.config.to_dict()})
     reference = needs(prepared.strategy, Capability.REFERENCE_MODEL)
-    probes = sum(c.extra_tokens for c in fit.module.capabilities) + fit.warm_start_tokens
-    target_pass = sum(getattr(c, "trained_tokens", 0) for c in fit.module.capabilities)
+    capabilities = fit.module.capabilities
+    probes = sum(getattr(c, "extra_tokens", 0) for c in capabilities) + fit.warm_start_tokens   # fwd + bwd
+    evaluated = sum(getattr(c, "forward_tokens", 0) for c in capabilities)                     # fwd only
+    target_pass = sum(getattr(c, "trained_tokens", 0) for c in capabilities)
     extra_runs = [{k: v for k, v in fit.warm_start_run.items() if k != "rewards"}] if fit.warm_start_run else []
-    return compute_section(fit.steps_done, train_tokens + target_pass, params or 0,
-                           extra_forward_tokens=(train_tokens if reference else 0) + probes,
-                           extra_backward_tokens=probes, extra_runs=extra_runs, method_seconds=method_seconds)
+    compute = compute_section(fit.steps_done, train_tokens + target_pass, params or 0,
+                              extra_forward_tokens=(train_tokens if reference else 0) + probes + evaluated,
+                              extra_backward_tokens=probes, extra_runs=extra_runs, method_seconds=method_seconds)
+    if isinstance(prepared.strategy, BurstsProbes):
+        compute["probe_steps"] = int(prepared.strategy.probe_steps_taken())
+    return compute
 
 
 def _annotate(record: dict[str, Any], annotate: dict[str, Any] | None) -> None:

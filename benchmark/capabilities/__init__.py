@@ -25,7 +25,7 @@ class Capability(str, Enum):
     GRADIENT_REWARDS = "gradient rewards"        # per-arm gradient vs the target's gradient, every step
     WARM_START_REWARDS = "warm-start rewards"    # the same alignment once, at the initial weights
     HELD_OUT_EVALUATION = "held-out evaluation"  # per-domain held-out loss on demand (never test)
-    PROBE_BURSTS = "probe bursts"                # short training bursts on mixtures the method names
+    PROBE_BURSTS = "probe bursts"                # training steps on mixtures the method names, counted
     OVER_RUNS = "runs over runs"                 # propose runs, run them, fit on their records
 
     def __str__(self) -> str:
@@ -64,9 +64,30 @@ class TakesWarmStart(Protocol):
     def set_warm_start_rewards(self, rewards: list[float] | np.ndarray) -> None: ...
 
 
+@runtime_checkable
+class EvaluatesHeldOut(Protocol):
+    """HELD_OUT_EVALUATION: after optimizer step `step`, if `held_out_due(step)`, the trainer measures
+    every domain's mean token loss on the task's held-out (validation, never test) blocks at the
+    current weights and hands them to `observe_held_out` before the strategy's `update(step, ...)`.
+    The evaluated tokens are charged to the method as extra forward tokens."""
+
+    def held_out_due(self, step: int) -> bool: ...
+    def observe_held_out(self, step: int, losses: np.ndarray) -> None: ...
+
+
+@runtime_checkable
+class BurstsProbes(Protocol):
+    """PROBE_BURSTS: the method trains some steps on mixtures it names to measure them (Aioli's
+    LearnParams); they are ordinary training steps of the budget, and the record counts them."""
+
+    def probe_steps_taken(self) -> int: ...
+
+
 PROTOCOLS: dict[Capability, type] = {Capability.LOSS_WEIGHTS: WeightsLosses,
                                      Capability.GRADIENT_REWARDS: ScoresGradients,
-                                     Capability.WARM_START_REWARDS: TakesWarmStart}
+                                     Capability.WARM_START_REWARDS: TakesWarmStart,
+                                     Capability.HELD_OUT_EVALUATION: EvaluatesHeldOut,
+                                     Capability.PROBE_BURSTS: BurstsProbes}
 
 
 def needs(strategy: Any, capability: Capability) -> bool:

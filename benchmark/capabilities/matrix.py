@@ -2,8 +2,9 @@
 
     python -m benchmark list --matrix
 
-A task offers loss statistics and loss weights always; a pre-training task offers a frozen
-reference model and runs over runs through its pipelines, and gradient rewards (with their warm
+A task offers loss statistics, loss weights and probe bursts (steps the method plans) always; a
+pre-training task offers a frozen reference model, runs over runs through its pipelines, and
+held-out evaluation on its validation blocks, and gradient rewards (with their warm
 start) once it has a target (`--target DOMAIN`: a held-out split of one domain); a FLAD task offers
 gradient rewards against its few-shot target, but no reference model and no runs over runs.
 """
@@ -14,12 +15,12 @@ from typing import Any
 
 from . import ALWAYS_SERVED, Capability, missing
 
-BASE = ALWAYS_SERVED | {Capability.LOSS_WEIGHTS}
+BASE = ALWAYS_SERVED | {Capability.LOSS_WEIGHTS, Capability.PROBE_BURSTS}   # bursts are planned steps
 TARGETED = {Capability.GRADIENT_REWARDS, Capability.WARM_START_REWARDS}
 
 
 def pretrain_offers(has_target: bool) -> frozenset[Capability]:
-    offered = BASE | {Capability.REFERENCE_MODEL, Capability.OVER_RUNS}
+    offered = BASE | {Capability.REFERENCE_MODEL, Capability.OVER_RUNS, Capability.HELD_OUT_EVALUATION}
     return frozenset(offered | (TARGETED if has_target else set()))
 
 

@@ -136,6 +136,10 @@ def pretrain_parts(prepared: Any, reference_model: torch.nn.Module | None = None
     model = build_model(config.task["model"], data.vocab_size, config.seed)
     grad_accum = training.get("grad_accum", 1)
     capabilities, warm_start_run = _target_capabilities(prepared, model)
+    if needs(prepared.strategy, Capability.HELD_OUT_EVALUATION):
+        from .held_out import HeldOutEvaluation
+        capabilities.append(HeldOutEvaluation(data.validation_blocks, training.get("eval_batch_size", 64),
+                                              data.token_offset))
     module = MixingLanguageModel(model, TokenBlocks(), len(data.domains), optimizer_settings(training),
                                  reference_model, grad_accum, training.get("grad_clip", 1.0), capabilities)
     datamodule = MixtureDataModule(data.train_blocks, prepared.strategy, training["batch_size"], grad_accum,
