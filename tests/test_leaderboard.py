@@ -306,3 +306,22 @@ def test_mlflow_url_from_argument_or_environment(monkeypatch):
     assert mlflow_url(None) == "https://tracking.example"
     with pytest.raises(ConfigError, match="--mlflow-url"):
         mlflow_url("sqlite:///mlflow.db")
+
+
+def test_a_pretraining_target_is_a_method_setting_not_a_cell(tmp_path):
+    """Runs with `--target DOMAIN` (a mapping in data.target) sit in the same seed units as the
+    others; they must not turn the benchmark into a one-target FLAD table that drops every other run."""
+    records = [make_record("embedded-pretrain", m, s, KNOWN[m], strategy={"odm-code": "odm"}.get(m))
+               for m in ("uniform", "odm-code") for s in SEEDS]
+    for seed in SEEDS:
+        targeted = make_record("embedded-pretrain", "exp3-flad", seed, TUNED)
+        targeted["config"]["task"]["data"]["target"] = {"domain": "code", "blocks": 16}
+        targeted["compute"].update(extra_forward_tokens=TRAIN_TOKENS // 2, extra_backward_tokens=TRAIN_TOKENS // 4,
+                                   probe_steps=6)
+        records.append(targeted)
+    rows = {r["method"]: r for r in leaderboard_rows(load_records([write_store(tmp_path / "r", records)]))}
+    assert {m: len(r["seeds"]) for m, r in rows.items()} == {"uniform": 3, "odm-code": 3, "exp3-flad": 3}
+    assert not any(r.get("targets") for r in rows.values())
+    assert rows["exp3-flad"]["paired"]["avg ppl"] is not None        # paired against uniform, seed by seed
+    line = next(x for x in format_markdown(list(rows.values())).splitlines() if x.startswith("| exp3-flad "))
+    assert "passes +50% fwd / +25% bwd tokens; 6 probe steps" in line

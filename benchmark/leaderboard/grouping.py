@@ -21,11 +21,15 @@ def payload_hash(payload: Any) -> str:
 
 
 def record_target(record: dict[str, Any]) -> str | None:
-    """The few-shot target of a FLAD-style record (one record per method × target × seed), else None."""
+    """The few-shot target of a FLAD-style record (one record per method × target × seed), else None.
+
+    A pre-training run's target (`--target DOMAIN`, a mapping naming the held-out domain) is a
+    setting of the method, not a cell of the benchmark: it is scored on every domain like any other
+    run of the benchmark, so it does not split the seeds into targets."""
     if record.get("target") is not None:
         return str(record["target"])
     target = (((record.get("config") or {}).get("task") or {}).get("data") or {}).get("target")
-    return None if target is None else str(target)
+    return None if target is None or isinstance(target, dict) else str(target)
 
 
 @functools.lru_cache(maxsize=None)

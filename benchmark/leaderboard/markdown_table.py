@@ -44,12 +44,19 @@ def format_steps(target: dict[str, Any] | None) -> str:
 
 
 def format_compute(compute: dict[str, Any]) -> str:
-    if not compute["extra_runs"]:
-        return "none"
-    kinds = ", ".join(f"{k}×{v:g}" for k, v in compute["kinds"].items())
-    share = f"+{100 * compute['extra_share']:.0f}% tokens" if compute["extra_share"] is not None else \
-        f"+{compute['extra_tokens']:.3g} tokens"
-    return f"{share} ({kinds})"
+    """Auxiliary runs, extra passes (forward / backward tokens, relative to training tokens) and probe steps."""
+    parts, train = [], compute.get("train_tokens") or 0
+    if compute["extra_runs"]:
+        kinds = ", ".join(f"{k}×{v:g}" for k, v in compute["kinds"].items())
+        share = f"+{100 * compute['extra_share']:.0f}% tokens" if compute["extra_share"] is not None else \
+            f"+{compute['extra_tokens']:.3g} tokens"
+        parts.append(f"runs {share} ({kinds})")
+    forward, backward = compute.get("extra_forward_tokens", 0), compute.get("extra_backward_tokens", 0)
+    if (forward or backward) and train:
+        parts.append(f"passes +{100 * forward / train:.0f}% fwd / +{100 * backward / train:.0f}% bwd tokens")
+    if compute.get("probe_steps"):
+        parts.append(f"{compute['probe_steps']:g} probe steps")
+    return "; ".join(parts) or "none"
 
 
 def format_tuning(tuning: dict[str, Any]) -> str:

@@ -16,21 +16,27 @@ from .statistics import final_validation_avg_ppl, paired_values, steps_to_target
 
 
 def _compute(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    extra_tokens, extra_steps, extra_count, train_tokens, kinds = [], [], [], [], defaultdict(int)
+    """Mean extra compute of a method's runs: auxiliary runs, extra passes inside its own run (forward
+    and backward tokens beyond training: reference scoring, gradient probes, held-out evaluations) and
+    probe steps (training steps spent measuring mixtures; already inside the step budget)."""
+    kinds: dict[str, int] = defaultdict(int)
+    columns: dict[str, list[float]] = defaultdict(list)
     for run in runs:
         compute = run.get("compute") or {}
         extras = compute.get("extra_runs") or []
-        extra_tokens.append(float(sum(e.get("tokens") or 0 for e in extras)))
-        extra_steps.append(float(sum(e.get("steps") or 0 for e in extras)))
-        extra_count.append(len(extras))
-        train_tokens.append(float(compute.get("train_tokens") or 0))
+        columns["extra_tokens"].append(float(sum(e.get("tokens") or 0 for e in extras)))
+        columns["extra_steps"].append(float(sum(e.get("steps") or 0 for e in extras)))
+        columns["extra_runs"].append(len(extras))
+        columns["train_tokens"].append(float(compute.get("train_tokens") or 0))
+        for key in ("extra_forward_tokens", "extra_backward_tokens", "probe_steps"):
+            columns[key].append(float(compute.get(key) or 0))
         for e in extras:
             kinds[e.get("kind", "?")] += 1
-    mean_train = float(np.mean(train_tokens)) if train_tokens else 0.0
-    mean_extra = float(np.mean(extra_tokens)) if extra_tokens else 0.0
-    return {"extra_runs": float(np.mean(extra_count)) if extra_count else 0.0, "extra_steps": float(np.mean(extra_steps)) if extra_steps else 0.0,
-            "extra_tokens": mean_extra, "train_tokens": mean_train,
-            "extra_share": mean_extra / mean_train if mean_train else None,
+    means = {key: float(np.mean(values)) for key, values in columns.items()}
+    train = means.get("train_tokens", 0.0)
+    return {**{key: means.get(key, 0.0) for key in ("extra_runs", "extra_steps", "extra_tokens", "train_tokens",
+                                                     "extra_forward_tokens", "extra_backward_tokens", "probe_steps")},
+            "extra_share": means.get("extra_tokens", 0.0) / train if train else None,
             "kinds": {k: v / max(len(runs), 1) for k, v in sorted(kinds.items())}}
 
 
