@@ -14,6 +14,7 @@ from benchmark.strategies import DomainStats, StrategyConfigError, get_strategy_
 from benchmark.capabilities import Capability
 from benchmark.capabilities.gradient_rewards import flad_reward
 from benchmark.strategies.exp3 import sample_softmax_of_one_hot
+from tests.resume_check import assert_resume_equivalent
 
 AB = ["a", "b"]
 
@@ -68,22 +69,87 @@ def test_flad_reward_rejects_bad_input():
 
 # -- exp3 (ODM repository) ---------------------------------------------------------------------------
 def test_exp3_by_hand():
-    s = get_strategy_class("exp3")(AB, [1, 1], warmup_steps=0, initial_weights="uniform")
-    # step 1: ε_1 = min(1/2, sqrt(ln2/2) = 0.5887) = 0.5 → π = (1 − 1)·… + 0.5 = [0.5, 0.5]
-    assert np.allclose(s.current_weights(1), [0.5, 0.5])
-    s.update(1, one_step_stats(2, {0: 4.0}))
-    # R̂_a += (4.0/10)/0.5 = 0.8
-    assert np.allclose(s.cumulative_reward, [0.8, 0.0])
-    # step 2: ε_2 = sqrt(ln2/4) = 0.416277, ε_1 = 0.5; softmax(0.5·[0.8, 0]) = e^.4/(e^.4 + 1) = 0.598688
-    # π_a = (1 − 2·0.416277)·0.598688 + 0.416277 = 0.167445·0.598688 + 0.416277 = 0.516525
-    assert np.allclose(s.current_weights(2), [0.516525, 0.483475], atol=1e-6)
-    s.update(2, one_step_stats(2, {1: 3.0}))
-    # R̂_b += (3.0/10)/0.483475 = 0.620508
-    assert np.allclose(s.cumulative_reward, [0.8, 0.620508], atol=1e-6)
-    # step 3: ε_3 = sqrt(ln2/6) = 0.339889, ε_2 = 0.416277
-    # softmax(0.416277·[0.8, 0.620508])_a = 1/(1 + e^{−0.416277·0.179492}) = 1/(1 + e^{−0.074718}) = 0.518671
-    # π_a = (1 − 0.679778)·0.518671 + 0.339889 = 0.166090 + 0.339889 = 0.505979
-    assert np.allclose(s.current_weights(3), [0.505979, 0.494021], atol=1e-6)
+    # K = 2, ε_t = min(1/2, sqrt(ln 2/(2t))): ε_3 = 0.339889, ε_4 = 0.294353, ε_5 = 0.263277.
+    # Warm-up 2 steps; initial weights proportional to sizes [1, 3] = [0.25, 0.75].
+    s = get_strategy_class("exp3")(AB, [1, 3], warmup_steps=2)
+    assert np.allclose(s.current_weights(3), [0.25, 0.75])          # no update yet: initial weights
+    s.update(3, one_step_stats(2, {0: 4.0}))
+    # R̂_a += (4.0/10)/0.25 = 1.6 (divided by the initial probability the step was sampled from)
+    assert np.allclose(s.cumulative_reward, [1.6, 0.0])
+    # π_4 = (1 − 2ε_3)·softmax(ε'·R̂) + ε_3 with ε' = 1/K = 0.5 (the first update's previous ε):
+    # softmax(0.5·[1.6, 0])_a = 1/(1 + e^−0.8) = 0.689974; π_4a = 0.320222·0.689974 + 0.339889 = 0.560834
+    assert np.allclose(s.current_weights(4), [0.560834, 0.439166], atol=1e-6)
+    s.update(4, one_step_stats(2, {1: 3.0}))
+    # R̂_b += 0.3/0.439166 = 0.683113
+    assert np.allclose(s.cumulative_reward, [1.6, 0.683113], atol=1e-6)
+    # π_5: softmax(ε_3·R̂)_a = 1/(1 + e^{−0.339889·0.916887}) = 1/(1 + e^−0.311640) = 0.577285
+    # π_5a = (1 − 2ε_4)·0.577285 + ε_4 = 0.411295·0.577285 + 0.294353 = 0.531787
+    assert np.allclose(s.current_weights(5), [0.531787, 0.468213], atol=1e-6)
+    # step 5: a two micro-batches (losses 1.0, 3.0 → mean 2.0), b one (1.0)
+    plan = np.array([[0, 0], [0, 0], [1, 1]])
+    s.update(5, stats_from(plan, 2, loss=lambda a: 1.0 if a else 2.0))
+    # R̂_a += 0.2/0.531787 = 0.376090 → 1.976090; R̂_b += 0.1/0.468213 = 0.213578 → 0.896691
+    assert np.allclose(s.cumulative_reward, [1.976090, 0.896691], atol=1e-6)
+    # π_6: softmax(ε_4·R̂)_a = 1/(1 + e^{−0.294353·1.079399}) = 1/(1 + e^−0.317724) = 0.578769
+    # π_6a = (1 − 2ε_5)·0.578769 + ε_5 = 0.473446·0.578769 + 0.263277 = 0.537293
+    assert np.allclose(s.current_weights(6), [0.537293, 0.462707], atol=1e-6)
+
+
+def test_exp3_lags_one_step_and_starts_from_the_initial_weights():
+    # (c) the update after step s forms π_{s+1} with ε_s (floor) and the previous update's ε (Gibbs),
+    # which is 1/K at the first update; that update divides by the initial probability, not by 1/K.
+    s = get_strategy_class("exp3")(["a", "b", "c"], [1, 1, 2], warmup_steps=4)
+    assert np.array_equal(s.current_weights(5), [0.25, 0.25, 0.5])
+    s.update(5, one_step_stats(3, {2: 5.0}))
+    assert s.cumulative_reward[2] == pytest.approx(0.5 / 0.5)           # (5/10)/π_c, π_c = 0.5 (not 1/3)
+    eps5, eps6 = math.sqrt(math.log(3) / 15), math.sqrt(math.log(3) / 18)
+    z = np.exp(np.array([0.0, 0.0, 1.0]) / 3)                          # Gibbs with ε' = 1/K, not ε_4
+    assert np.allclose(s.current_weights(6), (1 - 3 * eps5) * z / z.sum() + eps5, rtol=1e-12)
+    s.update(6, one_step_stats(3, {0: 2.0}))
+    z = np.exp(eps5 * s.cumulative_reward)                              # now ε' = ε_5, floor ε_6
+    assert np.allclose(s.current_weights(7), (1 - 3 * eps6) * z / z.sum() + eps6, rtol=1e-12)
+
+
+def released_exp3(initial: list[float], first_step: int, losses: list[dict[int, float]]) -> list[list[float]]:
+    """The released Exp3WeightUpdater.group_update as train_mixed_minibatch drives it, restated in
+    plain Python: the policy each step is sampled from (the update after step s gets iteration = s)."""
+    k, estimate, eps, policy, used = len(initial), [0.0] * len(initial), 1 / len(initial), list(initial), []
+    for step, drawn in enumerate(losses, start=first_step):
+        used.append(policy)
+        prev_eps, eps = eps, min(1 / k, math.sqrt(math.log(k) / (k * step)))
+        for i, loss in drawn.items():
+            estimate[i] += (loss / 10) / policy[i]
+        scale = (1 - k * eps) / sum(math.exp(r * prev_eps) for r in estimate)
+        weights = [math.exp(r * prev_eps) * scale + eps for r in estimate]
+        policy = [w / sum(weights) for w in weights]
+    return used
+
+
+def test_exp3_equals_the_released_updater_bit_for_bit():
+    # 10 arms (NumPy's pairwise sums would differ from the code's), 3 warm-up steps, 80 updates
+    k, rng = 10, np.random.default_rng(1)
+    losses = [{int(i): float(rng.uniform(1, 6)) for i in rng.choice(k, size=rng.integers(1, k + 1), replace=False)}
+              for _ in range(80)]
+    sizes = list(range(1, k + 1))
+    s = get_strategy_class("exp3")([f"d{i}" for i in range(k)], sizes, warmup_steps=3)
+    ours = []
+    for step, drawn in enumerate(losses, start=4):
+        ours.append(s.current_weights(step).tolist())
+        plan = np.array([[arm] * 2 for arm in drawn])
+        s.update(step, stats_from(plan, k, loss=lambda a: drawn.get(a, 0.0)))
+    assert ours == released_exp3([x / sum(sizes) for x in sizes], 4, losses)
+
+
+def test_exp3_survives_where_the_released_exp_would_overflow():
+    s = get_strategy_class("exp3")(AB, [1, 1], warmup_steps=5, reward_divisor=1e-3)
+    s.update(6, one_step_stats(2, {0: 1e3}))            # R̂_a = (1e3/1e-3)/0.5 = 2e6; ε'·R̂_a = 0.5·2e6 = 1e6 > 709
+    # softmax saturates: π_7 = (1 − 2ε_6)·[1, 0] + ε_6, ε_6 = sqrt(ln 2/12) = 0.240337
+    assert np.allclose(s.current_weights(7), [0.759663, 0.240337], atol=1e-6)
+
+
+def test_exp3_resumes_equivalently(tmp_path, tiny_overrides):
+    # killed after step 6 (checkpoint at 4, past the 3-step warm-up), resumed = uninterrupted
+    assert_resume_equivalent(tmp_path, "exp3", tiny_overrides + ["method.warmup_steps=3"])
 
 
 def test_exp3_warmup_samples_sequences_from_initial_weights_without_updates():
@@ -271,8 +337,8 @@ def test_weights_are_distributions_and_floor_holds(name, table, g, steps, seed, 
     for step in range(1, steps + 1):
         w = s.current_weights(step)
         assert w.shape == (k,) and np.all(w >= 0) and w.sum() == pytest.approx(1.0)
-        if name == "exp3" and not s.in_warmup(step):
-            assert np.all(w >= s.epsilon(step) - 1e-12)          # ODM's exploration floor ε_t
+        if name == "exp3" and not s.in_warmup(step - 1):
+            assert np.all(w >= s.epsilon(step - 1) - 1e-12)      # floor ε_{t−1}: set by the update after t − 1
         if name == "exp3-flad":
             assert np.all(s.policy >= s.eps - 1e-12)             # π ≥ ε_t
             assert s.policy.sum() == pytest.approx(1.0)

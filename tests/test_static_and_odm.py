@@ -1,5 +1,6 @@
 """Static mixtures and both ODM forms against hand-computed values."""
 
+import json
 import math
 
 import numpy as np
@@ -7,6 +8,8 @@ import pytest
 
 from benchmark.strategies import DomainStats, StrategyConfigError, get_strategy_class
 from benchmark.strategies.base import exploration_rate
+from benchmark.strategies.odm import floored_policy
+from tests.resume_check import assert_resume_equivalent
 
 DOMAINS = ["a", "b", "c"]
 SIZES = [100, 300, 600]
@@ -73,44 +76,87 @@ def test_exploration_schedule_matches_odm_md_for_22_domains():
 
 
 def test_odm_code_form_by_hand():
-    odm = get_strategy_class("odm")(DOMAINS, SIZES, form="code", alpha=0.9, warmup_steps=0)
-    odm.current_weights(1)
-    # step 1: domain a one micro-batch with mean loss 1.0, domain c one with 2.0, b not drawn
-    odm.update(1, stats([1.0, 0.0, 2.0], [1, 0, 1], [4, 0, 4]))
-    r = [0.1 * math.e, 0.0, 0.1 * math.e ** 2]           # R ← 0.9·0 + 0.1·exp(L)
-    assert np.allclose(odm.rewards, r)
-    eps4 = math.sqrt(math.log(3) / (3 * 4))                # 0.302577 < 1/3
-    expected = [(1 - 3 * eps4) * x / sum(r) + eps4 for x in r]
-    assert np.allclose(odm.current_weights(4), expected)
-    # a second update averages micro-batches of the same domain: losses 1.0 and 3.0 → L = 2.0
-    odm.update(4, stats([4.0, 0.0, 0.0], [2, 0, 0], [8, 0, 0]))
+    # K = 3, ε_t = min(1/3, sqrt(ln 3/(3t))): ε_4 = 0.302574, ε_5 = 0.270630, ε_6 = 0.247051.
+    # Warm-up 3 steps: step 4 is the first bandit step; the update after step s sets the policy of s + 1.
+    odm = get_strategy_class("odm")(DOMAINS, SIZES, form="code", alpha=0.9, warmup_steps=3)
+    assert np.allclose(odm.current_weights(4), [0.1, 0.3, 0.6])     # no update yet: initial weights
+    # step 4: a one micro-batch with mean loss 1.0, c one with 2.0, b not drawn
+    odm.update(4, stats([1.0, 0.0, 2.0], [1, 0, 1], [4, 0, 4]))
+    # R ← 0.9·0 + 0.1·exp(L): R = [0.271828, 0, 0.738906], ΣR = 1.010734, R/ΣR = [0.268941, 0, 0.731059]
+    assert np.allclose(odm.rewards, [0.1 * math.e, 0.0, 0.1 * math.e ** 2])
+    # π_5 = (1 − 3·ε_4)·R/ΣR + ε_4 = 0.092278·[0.268941, 0, 0.731059] + 0.302574
+    assert np.allclose(odm.current_weights(5), [0.327391, 0.302574, 0.370035], atol=1e-6)
+    # step 5: two micro-batches of a with losses 1.0 and 3.0 → L_a = 2.0 (the mean, not the sum)
+    odm.update(5, stats([4.0, 0.0, 0.0], [2, 0, 0], [8, 0, 0]))
+    # R_a = 0.9·0.271828 + 0.1·e² = 0.983551; c not drawn keeps 0.738906; ΣR = 1.722457
     assert odm.rewards[0] == pytest.approx(0.9 * 0.1 * math.e + 0.1 * math.e ** 2)
-    assert odm.rewards[2] == pytest.approx(0.1 * math.e ** 2)   # not drawn: unchanged
+    assert odm.rewards[2] == pytest.approx(0.1 * math.e ** 2)
+    # π_6 = (1 − 3·ε_5)·[0.571016, 0, 0.428984] + ε_5 = 0.188109·[…] + 0.270630
+    assert np.allclose(odm.current_weights(6), [0.378044, 0.270630, 0.351326], atol=1e-6)
+    # step 6: b drawn with loss 0.5: R_b = 0.1·e^0.5 = 0.164872; ΣR = 1.887329
+    odm.update(6, stats([0.0, 0.5, 0.0], [0, 1, 0], [0, 4, 0]))
+    # π_7 = (1 − 3·ε_6)·[0.521134, 0.087357, 0.391509] + ε_6 = 0.258848·[…] + 0.247051
+    assert np.allclose(odm.current_weights(7), [0.381945, 0.269663, 0.348392], atol=1e-6)
 
 
-def test_odm_paper_form_by_hand():
-    odm = get_strategy_class("odm")(DOMAINS, SIZES, form="paper", alpha=0.9, warmup_steps=0)
-    assert np.allclose(odm.current_weights(1), [1 / 3] * 3)     # ε_1 = 1/K → uniform
-    # two micro-batches of domain a with losses 1.0 and 3.0: L_a = 4.0 (sum), π_a = 1/3
-    odm.update(1, stats([4.0, 0.0, 0.0], [2, 0, 0], [8, 0, 0]))
-    assert odm.rewards[0] == pytest.approx(0.1 * 4.0 * 3)       # R̂ ← 0.9·0 + 0.1·L/π = 1.2
-    eps4, eps5 = math.sqrt(math.log(3) / 12), math.sqrt(math.log(3) / 15)
-    z = [math.exp(eps4 * 1.2), 1.0, 1.0]                        # softmax(ε_{t−1}·R̂) at t = 5
-    expected = [(1 - 3 * eps5) * x / sum(z) + eps5 for x in z]
-    assert np.allclose(odm.current_weights(5), expected)
-    assert expected[0] == pytest.approx(0.34930, abs=1e-5)
+def test_odm_code_policy_of_step_s_uses_epsilon_of_step_s_minus_1():
+    # (a) the released code forms the policy after step s − 1 with ε_{s−1}; b (never drawn) sits at the floor
+    odm = get_strategy_class("odm")(DOMAINS, SIZES, form="code", warmup_steps=3)
+    odm.update(4, stats([1.0, 0.0, 2.0], [1, 0, 1], [4, 0, 4]))
+    assert odm.current_weights(5)[1] == pytest.approx(exploration_rate(4, 3), rel=1e-12)   # ε_4 = 0.302574
+    assert odm.current_weights(5)[1] != pytest.approx(exploration_rate(5, 3))              # not ε_5 = 0.270630
 
 
-def test_odm_warmup_samples_sequences_from_initial_weights_without_updates():
+def test_odm_code_first_step_after_warmup_samples_the_initial_weights():
+    # (b) no update has run yet, so the released code samples the initial weights, not uniformly
     odm = get_strategy_class("odm")(DOMAINS, SIZES, form="code", warmup_steps=2, initial_weights="proportional")
-    assert odm.granularity_at(2) == "sample" and odm.granularity_at(3) == "microbatch"
-    plan = odm.plan(1, 4, 64)
-    assert len({tuple(row) for row in plan}) > 1 and len(set(plan[0])) > 1   # per-sequence draws
-    assert np.allclose(odm.current_weights(1), [0.1, 0.3, 0.6])
-    odm.update(2, stats([1.0, 1.0, 1.0], [1, 1, 1], [4, 4, 4]))
-    assert np.all(odm.rewards == 0)                            # no bandit update during warm-up
-    plan = odm.plan(3, 4, 8)
-    assert all(len(set(row)) == 1 for row in plan)             # one domain per micro-batch
+    assert odm.granularity_at(3) == "microbatch"
+    assert np.array_equal(odm.current_weights(3), [0.1, 0.3, 0.6])
+    # the paper form samples its Gibbs policy with R̂ = 0 there: uniform
+    paper = get_strategy_class("odm")(DOMAINS, SIZES, form="paper", warmup_steps=2, initial_weights="proportional")
+    assert np.allclose(paper.current_weights(3), [1 / 3] * 3)
+
+
+def test_released_policy_renormalises_after_adding_the_floor():
+    # (d) w = s·((1 − K·ε)/Σs) + ε sums to 1.0000000000000002 here; the policy is w / Σw, bit for bit
+    scores, eps = np.array([3.9, 10.1, 9.9]), 0.08
+    w = scores * ((1 - 3 * eps) / scores.sum()) + eps
+    assert w.sum() != 1.0
+    assert np.array_equal(floored_policy(scores, eps), w / w.sum()) and not np.array_equal(w, w / w.sum())
+
+
+def released_smoothed_mean(initial: list[float], alpha: float, first_step: int, losses: list[dict[int, float]]):
+    """The released SmoothedMeanWeightUpdater as train_mixed_minibatch drives it, restated in plain
+    Python: the policy each step is sampled from (the update after step s gets iteration = s)."""
+    k, rewards, eps, policy, used = len(initial), [0.0] * len(initial), 1 / len(initial), list(initial), []
+    for step, drawn in enumerate(losses, start=first_step):
+        used.append(policy)
+        prev_eps, eps = eps, min(1 / k, math.sqrt(math.log(k) / (k * step)))
+        for i, loss in drawn.items():
+            rewards[i] = alpha * rewards[i] + (1 - alpha) * math.exp(loss)
+        scale = (1 - k * eps) / sum(r * prev_eps for r in rewards)
+        weights = [r * prev_eps * scale + eps for r in rewards]
+        policy = [w / sum(weights) for w in weights]
+    return used
+
+
+def test_odm_code_form_equals_the_released_updater_bit_for_bit():
+    # (a)–(d) together: 10 domains (so NumPy's pairwise sums would differ from the code's), 5 warm-up
+    # steps, 60 updates with random losses and random drawn subsets; the policies must be identical.
+    k, rng = 10, np.random.default_rng(0)
+    losses = [{int(i): float(rng.uniform(1, 6)) for i in rng.choice(k, size=rng.integers(1, k + 1), replace=False)}
+              for _ in range(60)]
+    sizes = list(range(1, k + 1))
+    for alpha in (0.9, 0.5):
+        odm = get_strategy_class("odm")([f"d{i}" for i in range(k)], sizes, form="code", alpha=alpha, warmup_steps=5)
+        ours = []
+        for step, drawn in enumerate(losses, start=6):
+            ours.append(odm.current_weights(step).tolist())
+            s = DomainStats.zeros(k)
+            for i, loss in drawn.items():
+                s.microbatch_loss_sum[i], s.microbatches[i], s.sequences[i] = loss, 1, 4
+            odm.update(step, s)
+        assert ours == released_smoothed_mean([x / sum(sizes) for x in sizes], alpha, 6, losses)
 
 
 def test_state_dict_round_trip_gives_identical_future():
@@ -126,3 +172,39 @@ def test_state_dict_round_trip_gives_identical_future():
     b = get_strategy_class("odm")(DOMAINS, SIZES, seed=99, form="paper", warmup_steps=1)
     b.load_state_dict(a.state_dict())
     assert run(a, range(6, 12)) == run(b, range(6, 12))
+
+
+def test_odm_paper_form_is_unchanged_by_the_code_form_revision():
+    # Values computed with the paper form before the code form was aligned with the released code
+    # (warm-up 1 step, proportional initial weights, K = 3); compared bit for bit.
+    odm = get_strategy_class("odm")(DOMAINS, SIZES, form="paper", alpha=0.9, warmup_steps=1)
+    steps = {2: ([4.0, 0.0, 2.5], [2, 0, 1], [8, 0, 4]), 3: ([0.0, 3.0, 0.0], [0, 1, 0], [0, 4, 0]),
+             4: ([1.5, 0.0, 5.0], [1, 0, 2], [4, 0, 8])}
+    weights, rewards = {}, {}
+    for t in range(1, 6):
+        weights[t] = odm.current_weights(t).tolist()
+        odm.update(t, stats(*steps.get(t, ([1.0, 1.0, 1.0], [1, 1, 1], [4, 4, 4]))))
+        rewards[t] = odm.rewards.tolist()
+    assert weights[1] == [0.1, 0.3, 0.6] and weights[3] == [1 / 3] * 3
+    assert weights[4] == [0.33594101712982205, 0.33276572540395666, 0.33129325746622135]
+    assert weights[5] == [0.3323556923248136, 0.32169691988169774, 0.3459473877934887]
+    assert rewards[2] == [1.1999999999999997, 0.0, 0.7499999999999998]
+    assert rewards[4] == [1.5265069531596775, 0.8999999999999998, 2.1842368731681168]
+    assert rewards[5] == [1.6747387229536177, 1.1208515929738287, 2.2548744810899164]
+
+
+def test_odm_code_state_round_trip_and_resume(tmp_path, tiny_overrides):
+    def run(strategy, steps):
+        out = []
+        for t in steps:
+            out.append((strategy.plan(t, 4, 2).tolist(), strategy.current_weights(t).tolist()))
+            strategy.update(t, stats([1.0 + t % 2, 0.5, 2.0], [1, 1, 1], [2, 2, 2]))
+        return out
+
+    a = get_strategy_class("odm")(DOMAINS, SIZES, seed=3, form="code", warmup_steps=2)
+    run(a, range(1, 6))
+    b = get_strategy_class("odm")(DOMAINS, SIZES, seed=99, form="code", warmup_steps=2)
+    b.load_state_dict(json.loads(json.dumps(a.state_dict())))
+    assert run(a, range(6, 12)) == run(b, range(6, 12))
+    # end to end: killed after step 6 (checkpoint at 4, past the 3-step warm-up), resumed = uninterrupted
+    assert_resume_equivalent(tmp_path, "odm-code", tiny_overrides + ["method.warmup_steps=3"])

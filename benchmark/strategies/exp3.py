@@ -22,7 +22,7 @@ import numpy as np
 from ..capabilities import Capability, RewardSettings
 from ..capabilities.gradient_rewards import FLAD_REWARDS, TARGET_GRADIENTS
 from .base import DomainStats, MixingStrategy, StepLog, StrategyConfigError, exploration_rate
-from .odm import WarmupBanditStrategy, softmax
+from .odm import WarmupBanditStrategy, floored_policy, released_exp, softmax
 
 FLAD_SAMPLERS = ("code", "paper")
 EXPLORATION_TIMES = ("code", "paper")
@@ -66,21 +66,16 @@ def gibbs_policy(cumulative_reward: np.ndarray, eps: float, prev_eps: float) -> 
 # -- ODM repository's cumulative EXP3 --------------------------------------------------------------
 @dataclass
 class Exp3Strategy(WarmupBanditStrategy):
-    """The ODM repository's cumulative EXP3, selectable there as method "exp3".
+    """The ODM repository's cumulative EXP3 (`Exp3WeightUpdater.group_update`, method "exp3").
 
-    Known from the ODM repository as a cumulative EXP3 whose reward is divided by 10 and by π
-    (docs/methods/exp3.md), plus the mechanics it shares with both ODM forms (docs/methods/odm.md): a
-    warm-up that samples every sequence from the initial weights without updates, then one domain per
-    micro-batch; ε_t = min{1/K, sqrt(ln K/(K·t))} with t = global optimizer step (warm-up included);
-    one update per optimizer step for the domains drawn in it.
-    Read in the code (`Exp3WeightUpdater.group_update`): a drawn domain's reward is its mean
-    micro-batch loss in the step (ODM's L_i, `DomainStats.mean_microbatch_loss`); the estimate is
-    cumulative, R̂_i += (L_i / 10) / π_i, with no smoothing; the policy is ODM's Gibbs form
-    π_t = (1 − K·ε_t)·softmax(ε_{t−1}·R̂) + ε_t.
-    Indexed as `odm` form="paper": step t samples with ε_t and ε_{t−1}. The code lags one step (the
-    policy it computes after step t, used for step t + 1, has ε_t and ε_{t−1}, its first ε_{t−1}
-    being 1/K) and samples the first step after warm-up from the initial weights, where this (as
-    `odm`) samples from the policy with R̂ = 0, i.e. uniformly.
+    Mechanics shared with ODM (docs/methods/odm.md): a warm-up that samples every sequence from the
+    initial weights without updates, then one domain per micro-batch; ε_t = min{1/K, s·sqrt(ln K/(K·t))}
+    with t = global optimizer step (warm-up included); one update per optimizer step for the domains
+    drawn in it. As released (docs/methods/exp3.md), after step s:
+        R̂_i += (L_i / 10) / π_s(i)      for each drawn i (L_i: mean micro-batch loss, π_s: the policy s used)
+        w = (1 − K·ε_s)·softmax(ε_{s−1}·R̂) + ε_s,  π_{s+1} = w / Σ w
+    where ε_{s−1} is the ε of the previous update (1/K at the first one). The first step after
+    warm-up samples the initial weights, and its update divides by them.
     """
 
     name = "exp3"
@@ -95,26 +90,32 @@ class Exp3Strategy(WarmupBanditStrategy):
     def current_weights(self, step: int) -> np.ndarray:
         if self.in_warmup(step):
             return self._initial
-        return gibbs_policy(self.cumulative_reward, self.epsilon(step), self.epsilon(step - 1))
+        return self.policy  # computed by the update after step − 1 (the initial weights before it)
 
     def update(self, step: int, stats: DomainStats, lr: float | None = None) -> None:
         if self.in_warmup(step):
             return
-        # R̂ has not changed since plan(step), so this is the π the step was sampled from.
-        pi = self.current_weights(step)
         drawn = stats.drawn
-        self.cumulative_reward[drawn] += stats.mean_microbatch_loss()[drawn] / self.reward_divisor / pi[drawn]
+        # self.policy is still the π this step was sampled from.
+        self.cumulative_reward[drawn] += stats.mean_microbatch_loss()[drawn] / self.reward_divisor / self.policy[drawn]
         if not np.all(np.isfinite(self.cumulative_reward)):
             raise FloatingPointError(f"exp3: cumulative reward became non-finite at step {step}")
+        exponent = self.advance_epsilon(step) * self.cumulative_reward
+        scores = released_exp(exponent)
+        if not np.all(np.isfinite(scores)):
+            # The released code stops here (OverflowError); shifting by the max leaves the policy as is.
+            scores = released_exp(exponent - exponent.max())
+        self.policy = floored_policy(scores, self.eps)
 
     def reward_log(self) -> list[float]:
         return self.cumulative_reward.tolist()
 
     def extra_state(self) -> dict[str, Any]:
-        return {"cumulative_reward": self.cumulative_reward.tolist()}
+        return {"cumulative_reward": self.cumulative_reward.tolist(), **self.lagged_state()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self.cumulative_reward = np.asarray(state["cumulative_reward"], dtype=np.float64)
+        self.load_lagged_state(state)
 
 
 # -- FLAD ------------------------------------------------------------------------------------------
