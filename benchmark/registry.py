@@ -44,6 +44,11 @@ KINDS: dict[str, Kind] = {
         "exploit-only": _S + "flad_baselines:ExploitOnlyStrategy",
         "cooldown": _S + "schedules:CooldownStrategy", "upsample-end": _S + "schedules:UpsampleEndStrategy",
         "scalarization": _S + "schedules:ScalarizationStrategy", "doremi-proxy": _S + "doremi:DoReMiProxyStrategy",
+        "dga": _S + "dga:DGAStrategy", "doge-proxy": _S + "doge:DoGEProxyStrategy",
+        "doge-ood-proxy": _S + "doge:DoGEOODProxyStrategy",
+        "skill-it": _S + "skill_it:SkillItStrategy",
+        "aioli": _S + "aioli:AioliStrategy",
+        "ado": _S + "ado:ADOStrategy",
     }),
     "data_builders": Kind("benchmark.data_builders", "data.builder", "data builder", {
         "synthetic_pretrain": "benchmark.data.pretrain_task:build_synthetic_pretrain",
@@ -59,6 +64,8 @@ KINDS: dict[str, Kind] = {
         "doremi": "benchmark.pipelines.doremi:run_doremi",
         "regmix": "benchmark.pipelines.regmix:run_regmix",
         "mixing-law": "benchmark.pipelines.mixing_laws:run_mixing_law",
+        "doge": "benchmark.pipelines.doge:run_doge",
+        "skill-it": "benchmark.pipelines.skill_it:run_skill_it",
     }),
     "replay_predictors": Kind("benchmark.replay_predictors", "methods", "predictor", {
         "ridge": _P + "linear:RidgeCV", "lightgbm": _P + "boosting:LightGBMHeldOut",

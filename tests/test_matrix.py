@@ -28,6 +28,10 @@ def test_matrix_cells_say_where_each_method_runs_and_why_not():
     assert cell(load_recipe("the-pile-weights"), flad) == "no: a published mixture over the Pile's domains"
     assert recipe_needs(load_recipe("ucb1-flad")) == {Capability.GRADIENT_REWARDS, Capability.WARM_START_REWARDS}
     assert Capability.GRADIENT_REWARDS not in pretrain_offers(False) <= pretrain_offers(True)
+    # per-domain gradients (DGA, DoGE): always on pre-training, the target's gradient with --target
+    assert (cell(load_recipe("dga"), pretrain), cell(load_recipe("doge"), pretrain)) == ("with --target", "yes")
+    assert cell(load_recipe("doge-ood"), pretrain) == "with --target"
+    assert cell(load_recipe("dga"), flad) == "no: needs domain gradients, target gradient"
     table = format_matrix({"uniform": load_recipe("uniform")}, {"embedded-flad": flad})
     assert table.splitlines()[-1] == "| uniform | yes |"
 

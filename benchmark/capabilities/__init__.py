@@ -27,6 +27,8 @@ class Capability(str, Enum):
     HELD_OUT_EVALUATION = "held-out evaluation"  # per-domain held-out loss on demand (never test)
     PROBE_BURSTS = "probe bursts"                # training steps on mixtures the method names, counted
     OVER_RUNS = "runs over runs"                 # propose runs, run them, fit on their records
+    DOMAIN_GRADIENTS = "domain gradients"        # per-domain gradients of a parameter subset, when asked
+    TARGET_GRADIENT = "target gradient"          # the target's gradient beside them (needs a target)
 
     def __str__(self) -> str:
         return self.value
@@ -83,7 +85,41 @@ class BurstsProbes(Protocol):
     def probe_steps_taken(self) -> int: ...
 
 
-PROTOCOLS: dict[Capability, type] = {Capability.LOSS_WEIGHTS: WeightsLosses,
+@dataclass(frozen=True)
+class GradientSettings:
+    """What per-domain gradients a method wants (benchmark/training/domain_gradients.py).
+
+    parameters: "lm_head" (the output projection), "all" (the whole model) or a parameter name.
+    source: "extra" — one fresh batch of `batch_size` sequences per domain at the updated weights,
+      when due (DGA); "step" — the step's own micro-batches split by domain, before the update (DoGE).
+    target: also the target's gradient (declare TARGET_GRADIENT).
+    combine: ("step" only) replace the step's gradient by Σ_i w_i·g_i over all parameters, with
+      w = `combination_weights()` read after `observe_gradients` (DoGE's proxy update).
+    clip: ("combine" only) clip each domain's whole-model gradient to this norm first (DoGE code).
+    """
+
+    parameters: str = "lm_head"
+    source: str = "extra"
+    target: bool = False
+    batch_size: int | None = None
+    combine: bool = False
+    clip: float | None = None
+
+
+@runtime_checkable
+class ObservesGradients(Protocol):
+    """DOMAIN_GRADIENTS (+ TARGET_GRADIENT): when `gradients_due(step)`, the trainer hands the method a
+    [K, D] array of per-domain gradients on the parameter subset (and the target's [D] gradient, or
+    None) with the current learning rate; the extra passes are charged to the method."""
+
+    def gradient_settings(self) -> GradientSettings: ...
+    def gradients_due(self, step: int) -> bool: ...
+    def observe_gradients(self, step: int, domain_gradients: np.ndarray, target_gradient: np.ndarray | None,
+                          lr: float) -> None: ...
+
+
+PROTOCOLS: dict[Capability, type] = {Capability.DOMAIN_GRADIENTS: ObservesGradients,
+                                     Capability.LOSS_WEIGHTS: WeightsLosses,
                                      Capability.GRADIENT_REWARDS: ScoresGradients,
                                      Capability.WARM_START_REWARDS: TakesWarmStart,
                                      Capability.HELD_OUT_EVALUATION: EvaluatesHeldOut,

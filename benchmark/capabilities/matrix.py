@@ -20,8 +20,9 @@ TARGETED = {Capability.GRADIENT_REWARDS, Capability.WARM_START_REWARDS}
 
 
 def pretrain_offers(has_target: bool) -> frozenset[Capability]:
-    offered = BASE | {Capability.REFERENCE_MODEL, Capability.OVER_RUNS, Capability.HELD_OUT_EVALUATION}
-    return frozenset(offered | (TARGETED if has_target else set()))
+    offered = BASE | {Capability.REFERENCE_MODEL, Capability.OVER_RUNS, Capability.HELD_OUT_EVALUATION,
+                      Capability.DOMAIN_GRADIENTS}   # per-domain gradients (DGA, DoGE)
+    return frozenset(offered | (TARGETED | {Capability.TARGET_GRADIENT} if has_target else set()))
 
 
 FLAD_OFFERS = frozenset(BASE | TARGETED)

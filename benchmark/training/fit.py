@@ -140,6 +140,9 @@ def pretrain_parts(prepared: Any, reference_model: torch.nn.Module | None = None
         from .held_out import HeldOutEvaluation
         capabilities.append(HeldOutEvaluation(data.validation_blocks, training.get("eval_batch_size", 64),
                                               data.token_offset))
+    if needs(prepared.strategy, Capability.DOMAIN_GRADIENTS):   # DGA, DoGE
+        from .domain_gradients import for_pretraining
+        capabilities.append(for_pretraining(prepared.strategy, data, prepared.target_blocks, training, config.seed))
     module = MixingLanguageModel(model, TokenBlocks(), len(data.domains), optimizer_settings(training),
                                  reference_model, grad_accum, training.get("grad_clip", 1.0), capabilities)
     datamodule = MixtureDataModule(data.train_blocks, prepared.strategy, training["batch_size"], grad_accum,
