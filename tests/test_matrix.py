@@ -31,7 +31,8 @@ def test_matrix_cells_say_where_each_method_runs_and_why_not():
     # per-domain gradients (DGA, DoGE): always on pre-training, the target's gradient with --target
     assert (cell(load_recipe("dga"), pretrain), cell(load_recipe("doge"), pretrain)) == ("with --target", "yes")
     assert cell(load_recipe("doge-ood"), pretrain) == "with --target"
-    assert cell(load_recipe("dga"), flad) == "no: needs domain gradients, target gradient"
+    assert cell(load_recipe("dga"), flad) == "yes"
+    assert cell(load_recipe("doge"), flad) == "no: needs runs over runs"
     table = format_matrix({"uniform": load_recipe("uniform")}, {"embedded-flad": flad})
     assert table.splitlines()[-1] == "| uniform | yes |"
 
@@ -79,3 +80,18 @@ def test_flad_bandits_run_on_embedded_pretrain_given_a_target_domain(tmp_path, m
     assert compute["extra_forward_tokens"] > 0 and compute["total_flops"] > compute["train_flops"]
     if method == "ucb1-flad":
         assert [r["kind"] for r in compute["extra_runs"]] == ["warm_start"]
+
+
+def test_dga_runs_on_embedded_flad_aligning_every_arm_with_the_few_shot_target(tmp_path):
+    """DGA on a FLAD task: the target is one more arm (trained on like any arm), every arm's batch
+    gradient is compared with the gradient of the target's training half; the passes are charged."""
+    argv = ["run", "--task", "embedded-flad", "--method", "dga", "--target", "tgt_c", "--seed", "42",
+            "--output-dir", str(tmp_path), "--no-tracking", "--no-progress", "--set", "method.update_every=2"]
+    assert main(argv + [a for item in FLAD_TINY for a in ("--set", item)]) == 0
+    (path,) = (tmp_path / "records").glob("*.json")
+    record = json.loads(path.read_text())
+    assert record["status"] == "completed" and record["mixture"]["domains"][-1] == "target"
+    weights = np.asarray(record["mixture"]["weights"])
+    assert np.allclose(weights.sum(axis=1), 1.0) and not np.allclose(weights[-1], weights[0])   # it moved
+    compute = record["compute"]
+    assert compute["extra_forward_tokens"] > 0 and compute["extra_forward_tokens"] == compute["extra_backward_tokens"]

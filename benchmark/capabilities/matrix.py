@@ -5,8 +5,9 @@
 A task offers loss statistics, loss weights and probe bursts (steps the method plans) always; a
 pre-training task offers a frozen reference model, runs over runs through its pipelines, and
 held-out evaluation on its validation blocks, and gradient rewards (with their warm
-start) once it has a target (`--target DOMAIN`: a held-out split of one domain); a FLAD task offers
-gradient rewards against its few-shot target, but no reference model and no runs over runs.
+start, and the target gradient) once it has a target (`--target DOMAIN`: a held-out split of one
+domain); every task offers per-domain gradients; a FLAD task offers gradient rewards and the target
+gradient against its few-shot target, but no reference model, held-out evaluation or runs over runs.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from typing import Any
 from . import ALWAYS_SERVED, Capability, missing
 
 BASE = ALWAYS_SERVED | {Capability.LOSS_WEIGHTS, Capability.PROBE_BURSTS}   # bursts are planned steps
-TARGETED = {Capability.GRADIENT_REWARDS, Capability.WARM_START_REWARDS}
+TARGETED = {Capability.GRADIENT_REWARDS, Capability.WARM_START_REWARDS, Capability.TARGET_GRADIENT}
 
 
 def pretrain_offers(has_target: bool) -> frozenset[Capability]:
     offered = BASE | {Capability.REFERENCE_MODEL, Capability.OVER_RUNS, Capability.HELD_OUT_EVALUATION,
                       Capability.DOMAIN_GRADIENTS}   # per-domain gradients (DGA, DoGE)
-    return frozenset(offered | (TARGETED | {Capability.TARGET_GRADIENT} if has_target else set()))
+    return frozenset(offered | (TARGETED if has_target else set()))
 
 
-FLAD_OFFERS = frozenset(BASE | TARGETED)
+# Per-domain gradients on FLAD: one batch of each arm, the target arm of a mixed method included.
+FLAD_OFFERS = frozenset(BASE | TARGETED | {Capability.DOMAIN_GRADIENTS})
 
 
 def recipe_needs(recipe: dict[str, Any]) -> frozenset[Capability]:

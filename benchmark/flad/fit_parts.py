@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..capabilities import Capability, needs
 from ..training.callback import MixingCallback
 from ..training.datamodule import MixtureDataModule
 from ..training.fit import FitParts, optimizer_settings, seed_everything
@@ -33,6 +34,19 @@ def _warm_start(run: FladRun) -> dict | None:
                             run.config.seed, path)
 
 
+def _domain_gradients(run: FladRun, sizes: list[int]) -> Any:
+    """Batches of each arm served exactly as training serves them (the target arm draws a template
+    per row), and the target gradient on the target's training half (a fresh template draw per pass)."""
+    from ..training.domain_gradients import DomainBatches, DomainGradients
+
+    settings, seed = run.strategy.gradient_settings(), run.config.seed
+    size = settings.batch_size or run.training["batch_size"]
+    serve = serve_examples(run.data.arms, run.target, seed)
+    domains = DomainBatches(sizes, lambda d, rows: serve(None, np.full(len(rows), d), rows, rows), size, seed)
+    target = TargetBatches(_target_pass_items(run), size, seed) if settings.target else None
+    return DomainGradients(settings, len(sizes), run.training["grad_accum"], domains, target)
+
+
 def flad_parts(run: FladRun) -> FitParts:
     config, training = run.config, run.training
     seed_everything(config.seed)
@@ -44,10 +58,12 @@ def flad_parts(run: FladRun) -> FitParts:
     if run.bandit:
         target = TargetBatches(_target_pass_items(run), batch_size, config.seed)
         capabilities.append(GradientRewards(run.strategy.reward_settings(), target, len(run.data.arms), grad_accum))
+    sizes = [len(a) for a in run.data.arms] + ([] if run.bandit else [len(run.target.train)])
+    if needs(run.strategy, Capability.DOMAIN_GRADIENTS):   # DGA: every arm's gradient vs the target's
+        capabilities.append(_domain_gradients(run, sizes))
     module = MixingLanguageModel(run.bundle.model, run.objective(), len(run.domains),
                                  optimizer_settings(training, FLAD_TRAINING_DEFAULTS), grad_accum=grad_accum,
                                  grad_clip=training.get("grad_clip", 1.0), capabilities=capabilities)
-    sizes = [len(a) for a in run.data.arms] + ([] if run.bandit else [len(run.target.train)])
     datamodule = MixtureDataModule([np.arange(n) for n in sizes], run.strategy, batch_size, grad_accum,
                                    config.seed, serve_examples(run.data.arms, run.target, config.seed))
     protocol = config.task["evaluation"].get("protocol", "t0_rank")
