@@ -36,6 +36,7 @@ from benchmark.training.objectives import TokenBlocks
 def variants() -> dict[str, tuple[str, dict[str, Any]] | None]:
     return {"plain (uniform)": None,
             "DGA, lm_head": ("dga", {"parameters": "lm_head"}),
+            "DGA, lm_head, 4 per domain": ("dga", {"parameters": "lm_head", "domain_batch_size": 4}),
             "DoGE proxy, lm_head": ("doge-proxy", {"parameters": "lm_head", "model_update": "loss_weights"}),
             "DoGE proxy, combined": ("doge-proxy", {"parameters": "lm_head"}),   # per-domain full backward
             "DGA, all": ("dga", {"parameters": "all"}),
