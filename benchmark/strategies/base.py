@@ -196,6 +196,31 @@ class MixingStrategy:
         }
 
 
+class TimeAveragedWeights:
+    """For proxy methods whose output is ᾱ, the mean of α over their updates (DoReMi, DoGE): the
+    subclass keeps `alpha`, `alpha_sum` and `updates`; ᾱ is logged beside the sampling weights and
+    the three travel in the checkpoint."""
+
+    alpha: np.ndarray
+    alpha_sum: np.ndarray
+    updates: int
+
+    def average_weights(self) -> np.ndarray:
+        """ᾱ: the mixture the proxy hands to the main run (α itself before any update)."""
+        return self.alpha.copy() if self.updates == 0 else self.alpha_sum / self.updates
+
+    def reward_log(self) -> list[float]:
+        return self.average_weights().tolist()
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"alpha": self.alpha.tolist(), "alpha_sum": self.alpha_sum.tolist(), "updates": self.updates}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.alpha = np.asarray(state["alpha"], dtype=np.float64)
+        self.alpha_sum = np.asarray(state["alpha_sum"], dtype=np.float64)
+        self.updates = int(state["updates"])
+
+
 def normalized(weights: np.ndarray) -> np.ndarray:
     weights = np.asarray(weights, dtype=np.float64)
     return weights / weights.sum()

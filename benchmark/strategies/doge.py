@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..capabilities import Capability, GradientSettings
-from .base import DomainStats, MixingStrategy, StrategyConfigError
+from .base import DomainStats, MixingStrategy, StrategyConfigError, TimeAveragedWeights
 from .dga import check_parameters
 from .odm import softmax
 
@@ -33,7 +33,7 @@ MODEL_UPDATES = ("combined", "loss_weights")
 
 
 @dataclass
-class DoGEProxyStrategy(MixingStrategy):
+class DoGEProxyStrategy(TimeAveragedWeights, MixingStrategy):
     name = "doge-proxy"
 
     mu: float = 0.01                  # μ (Bregman coefficient); code: 0.01 universal, 0.05 OOD configs
@@ -126,21 +126,6 @@ class DoGEProxyStrategy(MixingStrategy):
 
     def update(self, step: int, stats: DomainStats, lr: float | None = None) -> None:
         pass   # α moves in observe_gradients, inside the step
-
-    def average_weights(self) -> np.ndarray:
-        """ᾱ: the mixture DoGE hands to the main run."""
-        return self.alpha.copy() if self.updates == 0 else self.alpha_sum / self.updates
-
-    def reward_log(self) -> list[float]:
-        return self.average_weights().tolist()
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"alpha": self.alpha.tolist(), "alpha_sum": self.alpha_sum.tolist(), "updates": self.updates}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        self.alpha = np.asarray(state["alpha"], dtype=np.float64)
-        self.alpha_sum = np.asarray(state["alpha_sum"], dtype=np.float64)
-        self.updates = int(state["updates"])
 
 
 @dataclass

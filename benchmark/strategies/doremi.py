@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from ..capabilities import Capability
-from .base import DomainStats, MixingStrategy, StrategyConfigError
+from .base import DomainStats, MixingStrategy, StrategyConfigError, TimeAveragedWeights
 
 
 @dataclass
-class DoReMiProxyStrategy(MixingStrategy):
+class DoReMiProxyStrategy(TimeAveragedWeights, MixingStrategy):
     name = "doremi-proxy"
 
     step_size: float = 1.0      # η
@@ -61,20 +61,3 @@ class DoReMiProxyStrategy(MixingStrategy):
         self.alpha = (1.0 - self.smoothing) * alpha + self.smoothing / self.num_domains
         self.alpha_sum += self.alpha
         self.updates += 1
-
-    def average_weights(self) -> np.ndarray:
-        """ᾱ: the mixture DoReMi hands to the main run."""
-        if self.updates == 0:
-            return self.alpha.copy()
-        return self.alpha_sum / self.updates
-
-    def reward_log(self) -> list[float]:
-        return self.average_weights().tolist()
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"alpha": self.alpha.tolist(), "alpha_sum": self.alpha_sum.tolist(), "updates": self.updates}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        self.alpha = np.asarray(state["alpha"], dtype=np.float64)
-        self.alpha_sum = np.asarray(state["alpha_sum"], dtype=np.float64)
-        self.updates = int(state["updates"])
