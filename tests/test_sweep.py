@@ -111,7 +111,8 @@ def _sweep_command(out: Path) -> list[str]:
     command = [sys.executable, "-m", "benchmark.sweep", "--method", "odm-code", "--trials", "4", "--workers", "2",
                "--study", "mp", "--output-dir", str(out), "--no-tracking", "--pruner", "none",
                "--heartbeat-interval", "1", "--grace-period", "3"]
-    for item in FAST:
+    # 96 steps, not 16: the window in which a trial is seen RUNNING must outlast a loaded machine's polls.
+    for item in FAST + ["training.steps=96", "training.eval_every=48"]:
         command += ["--set", item]
     return command
 
@@ -139,8 +140,10 @@ def test_two_workers_one_killed_mid_trial_then_resumed_all_trials_accounted(tmp_
             if running:                   # parameters drawn, data built: the trial is training
                 os.kill(running[0].user_attrs["worker_pid"], signal.SIGKILL)
                 killed_trial = running[0].number
-        assert killed_trial is not None, "no running trial was seen"
-        output, _ = coordinator.communicate(timeout=240)
+        if killed_trial is None:
+            coordinator.kill()
+            pytest.fail("no running trial was seen:\n" + coordinator.communicate()[0][-4000:])
+        output, _ = coordinator.communicate(timeout=300)
     finally:
         if coordinator.poll() is None:
             coordinator.kill()
@@ -151,7 +154,7 @@ def test_two_workers_one_killed_mid_trial_then_resumed_all_trials_accounted(tmp_
 
     # Resume at once: the dead worker's trial is recognised (same host, process gone) without waiting
     # for the heartbeat's grace period; on another host the heartbeat would mark it after 3 s.
-    resumed = subprocess.run(_sweep_command(out), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    resumed = subprocess.run(_sweep_command(out), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
 
     study = optuna.load_study(study_name="mp", storage=storage_url)
