@@ -9,6 +9,7 @@ from typing import Any
 
 from ..cli_args import add_record_paths_argument, default_record_paths, read_records
 from ..records import write_text_atomic
+from .consistency import decision_consistency, format_consistency
 from .csv_table import format_csv
 from .equal_compute import format_equal_compute
 from .markdown_table import format_markdown
@@ -45,6 +46,9 @@ def add_leaderboard_parser(subparsers: Any) -> None:
                             "metric at budget = each method's validation curve (avg ppl; FLAD: accuracy) linearly "
                             "interpolated at the smallest mean total FLOPs of the benchmark's methods "
                             "(docs/metrics.md, Compute)")
+    board.add_argument("--consistency", action="store_true",
+                       help="also print (and append to leaderboard.md) Kendall's tau between the method rankings of "
+                            "every two benchmarks or budgets sharing at least 3 methods, with the pairs that flip")
     board.add_argument("--mlflow-url", default=None,
                        help="http(s) address of the MLflow server the runs were tracked on: the HTML links each "
                             "record with an mlflow_run_id to <url>/#/runs/<id> (default: $MLFLOW_TRACKING_URI "
@@ -72,9 +76,15 @@ def cmd_leaderboard_full(args: argparse.Namespace) -> int:
     equal = format_equal_compute(rows) if getattr(args, "equal_compute", False) else ""
     if equal:
         print("\n" + equal)
+    consistency = (format_consistency(decision_consistency(rows, args.sort_by))
+                   if getattr(args, "consistency", False) else "")
+    if consistency:
+        print("\n" + consistency)
+    appendix = (f"\n## At equal compute\n\n{equal}" if equal else "") + \
+        (f"\n## Decision consistency\n\n{consistency}" if consistency else "")
     if args.output_dir:
         written = write_outputs(rows, records, args.output_dir, formats, args.sort_by, plots=not args.no_plots,
-                                mlflow_url=mlflow_url(getattr(args, "mlflow_url", None)), appendix=equal)
+                                mlflow_url=mlflow_url(getattr(args, "mlflow_url", None)), appendix=appendix)
         for path in written:
             print(f"wrote {path}")
     return 0
@@ -84,13 +94,14 @@ def write_outputs(rows: list[dict[str, Any]], records: list[dict[str, Any]], out
                   formats: list[str] = ("md", "csv", "html"), sort_by: str = "avg ppl", plots: bool = True,
                   mlflow_url: str | None = None, appendix: str = "") -> list[Path]:
     """leaderboard.md / .csv / .html (those in `formats`) in output_dir; returns the paths written. The HTML
-    links each row to its records (paths relative to output_dir) and, with `mlflow_url`, to its MLflow runs."""
+    links each row to its records (paths relative to output_dir) and, with `mlflow_url`, to its MLflow runs.
+    `appendix`: Markdown sections (with their headings) appended to leaderboard.md."""
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     if "md" in formats:
         written.append(write_text_atomic(output_dir / "leaderboard.md",
                                          "# Leaderboard\n\n" + format_markdown(rows, sort_by)
-                                         + (f"\n## At equal compute\n\n{appendix}" if appendix else "")))
+                                         + appendix))
     if "csv" in formats:
         written.append(write_text_atomic(output_dir / "leaderboard.csv", format_csv(rows)))
     if "html" in formats:

@@ -24,7 +24,8 @@ def format_csv(rows: list[dict[str, Any]]) -> str:
                "train s", "extra runs", "extra steps", "extra tokens", "train tokens", "extra compute kinds",
                "total FLOPs mean", "total FLOPs per seed", "FLOPs to target mean", "at budget FLOPs",
                "at budget metric", "at budget mean",
-               "tuned", "tuning trials", "tuning study", "run ids"]
+               "oracle", "regret avg ppl mean", "regret avg ppl ci95", "regret mean excess loss mean",
+               "regret mean excess loss ci95", "tuned", "tuning trials", "tuning study", "run ids"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -57,6 +58,7 @@ def format_csv(rows: list[dict[str, Any]]) -> str:
         out["train tokens"] = _num(compute.get("train_tokens"))
         out["extra compute kinds"] = " ".join(f"{k}:{v:g}" for k, v in (compute.get("kinds") or {}).items())
         out.update(_flops_fields(r))
+        out.update(_regret_fields(r))
         tuning = r.get("tuning") or {}
         out["tuned"] = "yes" if tuning.get("tuned") else "no"
         out["tuning trials"] = tuning.get("trials", "")
@@ -72,6 +74,16 @@ def _flops_fields(r: dict[str, Any]) -> dict[str, str]:
             "total FLOPs per seed": " ".join(repr(float(v)) for v in flops["values"]) if flops else "",
             "FLOPs to target mean": _num(target and target["mean"]), "at budget FLOPs": _num(at.get("budget")),
             "at budget metric": at.get("metric") or "", "at budget mean": _num(at.get("value") and at["value"]["mean"])}
+
+
+def _regret_fields(r: dict[str, Any]) -> dict[str, str]:
+    regret = r.get("regret") or {}
+    out = {"oracle": "yes" if r.get("is_oracle") else ""}
+    for column in ("avg ppl", "mean excess loss"):
+        diff = regret.get(column)
+        out[f"regret {column} mean"] = _num(diff and diff["mean"])
+        out[f"regret {column} ci95"] = _num(diff and diff["ci95"])
+    return out
 
 
 def _num(value: Any) -> str:

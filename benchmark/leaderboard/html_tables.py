@@ -141,6 +141,8 @@ SORT_VALUES: dict[str, Callable[[dict[str, Any], dict[str, dict[str, int]]], Sor
     "Δ avg ppl vs baseline (paired)": _paired_mean("avg ppl"),
     "Δ downstream acc vs baseline (paired)": _paired_mean("downstream acc"),
     "steps to baseline's final val ppl": _steps_mean,
+    "regret to oracle static: avg ppl / excess loss (paired)":
+        lambda row, ranks: _mean((row.get("regret") or {}).get("avg ppl")),
     "rank (ppl / excess)": lambda row, ranks: ranks["avg ppl"].get(row["method"], ""),
     "strategy share %": lambda row, ranks: row["strategy share %"],
     "extra compute": _extra_share,

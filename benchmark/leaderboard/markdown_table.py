@@ -20,9 +20,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def format_paired(diff: dict[str, Any] | None, is_baseline: bool = False) -> str:
+def format_paired(diff: dict[str, Any] | None, is_baseline: bool = False, own: str = "(baseline)") -> str:
     if is_baseline:
-        return "(baseline)"
+        return own
     if diff is None:
         return "—"
     spread = f" ± {diff['ci95']:.3g}" if not math.isnan(diff["ci95"]) else ""
@@ -59,6 +59,16 @@ def format_compute(compute: dict[str, Any]) -> str:
     return "; ".join(parts) or "none"
 
 
+def format_regret(row: dict[str, Any]) -> str:
+    """Paired regret to the oracle static mixture on avg ppl and on mean excess loss."""
+    if row.get("is_oracle"):
+        return "(oracle)"
+    regret = row.get("regret") or {}
+    if not any(regret.values()):
+        return "—"
+    return " / ".join(format_paired(regret.get(column)) for column in ("avg ppl", "mean excess loss"))
+
+
 def format_tuning(tuning: dict[str, Any]) -> str:
     if not tuning["tuned"]:
         return "no (recipe values)"
@@ -66,7 +76,7 @@ def format_tuning(tuning: dict[str, Any]) -> str:
 
 
 HEADERS = ["method", "seeds", "avg ppl", "Δ avg ppl vs baseline (paired)", "steps to baseline's final val ppl",
-           "mean excess loss", "worst-domain ppl", "downstream acc", "Δ downstream acc vs baseline (paired)",
+           "mean excess loss", "regret to oracle static: avg ppl / excess loss (paired)", "worst-domain ppl", "downstream acc", "Δ downstream acc vs baseline (paired)",
            "rank (ppl / excess)", "strategy share %",
            "extra compute", "total FLOPs", "tuned", "train s"]
 
@@ -99,10 +109,12 @@ def table_cells(row: dict[str, Any], ranks: dict[str, dict[str, int]]) -> list[s
         seeds += f" × {len(row['targets'])} targets"
     if row.get("incomplete_seeds"):
         seeds += f" ({len(row['incomplete_seeds'])} incomplete left out)"
-    return [row["method"], seeds, _cell(row["avg ppl"]),
+    method = row["method"] + (" (oracle static mixture, reference)" if row.get("is_oracle") else "")
+    return [method, seeds, _cell(row["avg ppl"]),
             format_paired(row.get("paired", {}).get("avg ppl"), row.get("is_baseline", False)),
             format_steps(row.get("steps_to_target")) if not row.get("is_baseline") else "(baseline)",
-            _cell(row["mean excess loss"]), _cell(row["worst-domain ppl"]), _cell(row["downstream acc"]),
+            _cell(row["mean excess loss"]), format_regret(row), _cell(row["worst-domain ppl"]),
+            _cell(row["downstream acc"]),
             format_paired(row.get("paired", {}).get("downstream acc"), row.get("is_baseline", False)), rank,
             f"{row['strategy share %']:.3f}", format_compute(row["compute"]) if "compute" in row else "—",
             format_flops((row.get("total FLOPs") or {}).get("mean")),
@@ -125,7 +137,7 @@ class Section(NamedTuple):
     cells: list[list[str]]      # per row, the visible cells
 
 
-EMPTY_CELLS = frozenset({"—", "— / —", "(baseline)", ""})
+EMPTY_CELLS = frozenset({"—", "— / —", "(baseline)", "(oracle)", ""})
 
 
 def visible_columns(cell_rows: list[list[str]], empty: frozenset[str] = EMPTY_CELLS) -> list[int]:
@@ -155,6 +167,8 @@ NO_BASELINE_NOTE = ("(no baseline runs ({}) in this benchmark: no paired differe
                     .format(" / ".join(AUTO_BASELINES)))
 FOOTNOTE = ("Metrics on the test split: avg ppl = unweighted mean of per-domain perplexities; "
             "mean excess loss = mean over domains of loss − known floor (embedded benchmarks only). "
+            "Regret to oracle static = method − the oracle static mixture (the best fixed mixture an Optuna "
+            "search over the simplex found on the validation split), paired over shared seeds. "
             "Δ = paired difference over shared seeds (negative = lower than the baseline). Steps to target = "
             "first evaluation step whose validation avg ppl ≤ the baseline's final one (same seed). "
             "Total FLOPs = 6·N·training tokens + extra forward (2·N) / backward (4·N) tokens + extra runs, "

@@ -12,6 +12,7 @@ from ..records import is_comparable
 from .grouping import benchmark_key, benchmark_labels, display_names, record_target, seed_units, unit_value, variant_key
 from .metrics import AUTO, AUTO_BASELINES, METRICS
 from .equal_compute import add_equal_compute, flops_to_target, total_flops
+from .oracle import add_regret
 from .statistics import final_validation_avg_ppl, paired_values, steps_to_target_summary, summary
 
 
@@ -105,6 +106,7 @@ def leaderboard_rows(records: list[dict[str, Any]], baseline: str = AUTO) -> lis
             bench_rows.append(row)
             bench_units.append(units)
         add_equal_compute(bench_rows, bench_units)
+        add_regret(bench_rows, bench_units)
         rows += bench_rows
     return rows
 

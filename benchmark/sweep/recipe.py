@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .accounting import account
+from .space import hyperparameters_of
 from .spec import SweepSpec
 
 
@@ -25,7 +26,8 @@ def tuned_recipe(spec: SweepSpec, study: Any) -> dict[str, Any]:
                              f"{spec.study}, objective: {spec.objective.name} ({spec.objective.direction}d) on {on}). "
                              + str(original.get("description", "")).strip())
     recipe["source"] = f"tuned from baselines/{spec.method}.yaml; " + str(original.get("source", "")).strip()
-    recipe["hyperparameters"] = {**original.get("hyperparameters", {}), **best.params}
+    recipe["hyperparameters"] = {**original.get("hyperparameters", {}),
+                                 **hyperparameters_of(spec.search_space, best.params)}
     recipe["tuning"] = {"tuned": True, "trials": acc["done"], "study": spec.study, "objective": spec.objective.name,
                         "direction": spec.objective.direction, "task": spec.task,
                         **({"target": spec.target} if spec.target else {}), "overrides": list(spec.overrides),

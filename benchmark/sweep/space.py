@@ -1,9 +1,19 @@
 """A recipe's `search_space`: validated against its strategy, turned into Optuna distributions
-and sampled for a trial."""
+and sampled for a trial.
+
+Besides scalar parameters (float, int, categorical), a mapping hyperparameter such as the `fixed`
+strategy's `weights` can be searched over the probability simplex of the task's domains:
+`weights: {type: simplex, start: [uniform]}`. The sweep fills in the domains (`with_domains`), each
+domain d gets one Optuna parameter `weights/d` = u_d in [0, 1], and the weights are
+w_d = -ln(u_d) / sum_e -ln(u_e): independent uniform u's give a uniform (Dirichlet(1)) draw on the
+simplex, so random sampling covers it evenly while TPE models each u_d. `start: [uniform]` enqueues
+the uniform mixture as the first trial, so the search never ends worse than uniform on validation.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from .common import config_error, load_optuna
@@ -20,14 +30,17 @@ def search_space_of(method: str) -> dict[str, Any]:
         with_space = [n for n in recipe_names() if load_recipe(n).get("search_space")]
         raise config_error(f"method: recipe {method!r} has no search_space to tune; recipes with one: "
                            f"{', '.join(with_space)}")
-    fields = {f.name for f in dataclasses.fields(get_strategy_class(recipe["strategy"]))}
+    fields = {f.name: str(f.type) for f in dataclasses.fields(get_strategy_class(recipe["strategy"]))}
     for name, spec in space.items():
         where = f"baselines/{method}.yaml search_space.{name}"
         if name not in fields:
             raise config_error(f"{where}: not a hyperparameter of strategy {recipe['strategy']}; allowed: "
-                               f"{', '.join(sorted(fields - {'domains', 'sizes', 'seed', 'history'}))}")
-        if not isinstance(spec, dict) or spec.get("type") not in ("float", "int", "categorical"):
-            raise config_error(f"{where}.type: must be one of float, int, categorical")
+                               f"{', '.join(sorted(set(fields) - {'domains', 'sizes', 'seed', 'history'}))}")
+        if not isinstance(spec, dict) or spec.get("type") not in ("float", "int", "categorical", SIMPLEX):
+            raise config_error(f"{where}.type: must be one of float, int, categorical, simplex")
+        if spec["type"] == SIMPLEX:
+            _check_simplex(where, spec, fields[name])
+            continue
         if spec["type"] == "categorical":
             if not isinstance(spec.get("choices"), list) or not spec["choices"]:
                 raise config_error(f"{where}.choices: must be a non-empty list")
@@ -52,22 +65,82 @@ def _arguments(spec: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 
 def distributions(space: dict[str, Any]) -> dict[str, Any]:
-    """Optuna distributions of a validated search space (e.g. to add fabricated trials)."""
+    """Optuna distributions of a validated search space (e.g. to add fabricated trials); a simplex
+    contributes one [0, 1] parameter per domain."""
     optuna = load_optuna()
     kinds = {"float": optuna.distributions.FloatDistribution, "int": optuna.distributions.IntDistribution,
              "categorical": optuna.distributions.CategoricalDistribution}
     out = {}
-    for name, spec in space.items():
+    for name, spec in _flat(space).items():
         args, kwargs = _arguments(spec)
         out[name] = kinds[spec["type"]](*args, **kwargs)
     return out
 
 
 def suggest(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
-    """Sample one trial's hyperparameters from a validated search space."""
+    """Sample one trial's hyperparameters from a validated search space (simplex entries as weight
+    mappings; the raw per-domain draws are the trial's Optuna params)."""
     samplers = {"float": trial.suggest_float, "int": trial.suggest_int, "categorical": trial.suggest_categorical}
-    params = {}
-    for name, spec in space.items():
+    raw = {}
+    for name, spec in _flat(space).items():
         args, kwargs = _arguments(spec)
-        params[name] = samplers[spec["type"]](name, *args, **kwargs)
+        raw[name] = samplers[spec["type"]](name, *args, **kwargs)
+    return hyperparameters_of(space, raw)
+
+
+SIMPLEX = "simplex"
+SIMPLEX_STARTS = ("uniform",)
+
+
+def _check_simplex(where: str, spec: dict[str, Any], field_type: str) -> None:
+    if not field_type.startswith("dict"):
+        raise config_error(f"{where}.type: simplex needs a mapping hyperparameter (domain -> weight), "
+                           f"this one is {field_type}")
+    unknown = sorted(set(spec.get("start") or []) - set(SIMPLEX_STARTS))
+    if unknown:
+        raise config_error(f"{where}.start: unknown starting point(s) {unknown}; allowed: {list(SIMPLEX_STARTS)}")
+
+
+def has_simplex(space: dict[str, Any]) -> bool:
+    return any(spec.get("type") == SIMPLEX for spec in space.values())
+
+
+def with_domains(space: dict[str, Any], domains: list[str]) -> dict[str, Any]:
+    """The space with every simplex entry bound to the task's domains (stored in the study, so a
+    resume over other domains is refused)."""
+    return {name: ({**spec, "domains": list(domains)} if spec.get("type") == SIMPLEX else spec)
+            for name, spec in space.items()}
+
+
+def _flat(space: dict[str, Any]) -> dict[str, Any]:
+    """Optuna's parameters: scalars as they are, a simplex as one [0, 1] float per domain."""
+    out: dict[str, Any] = {}
+    for name, spec in space.items():
+        if spec.get("type") != SIMPLEX:
+            out[name] = spec
+            continue
+        if not spec.get("domains"):
+            raise config_error(f"search_space.{name}: a simplex needs the task's domains (bound by the sweep)")
+        out.update({f"{name}/{d}": {"type": "float", "low": 0.0, "high": 1.0} for d in spec["domains"]})
+    return out
+
+
+def hyperparameters_of(space: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """A trial's Optuna params as the recipe's hyperparameters (simplex draws → normalised weights)."""
+    params = {name: value for name, value in raw.items() if name in space}
+    for name, spec in space.items():
+        if spec.get("type") == SIMPLEX:
+            mass = [-math.log(max(float(raw[f"{name}/{d}"]), 1e-12)) for d in spec["domains"]]
+            total = sum(mass)
+            weights = [m / total if total > 0 else 1.0 / len(mass) for m in mass]
+            params[name] = dict(zip(spec["domains"], weights))
     return params
+
+
+def initial_points(space: dict[str, Any]) -> list[dict[str, Any]]:
+    """Raw params of the trials to enqueue when the study is created (a simplex's `start`)."""
+    points = []
+    for name, spec in space.items():
+        if spec.get("type") == SIMPLEX and "uniform" in (spec.get("start") or []):
+            points.append({f"{name}/{d}": math.exp(-1.0) for d in spec["domains"]})
+    return points

@@ -11,7 +11,7 @@ from typing import Any
 
 from .common import config_error
 from .family import Objective, check_target, default_seed, default_target, objective_of, run_config, task_family
-from .space import search_space_of
+from .space import has_simplex, search_space_of, with_domains
 from .storage import default_storage
 
 
@@ -60,7 +60,7 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
     seed = study_seed(args, family)
     target = study_target(args, family)
     space = search_space_of(method)
-    run_config(family, args.task, method, seed, args.overrides, args.quick, target)   # bad overrides fail here
+    config = run_config(family, args.task, method, seed, args.overrides, args.quick, target)   # bad overrides fail here
     default = (f"sweep-{label(args.task)}-" + (f"{target}-" if target else "") + label(method)
                + ("-quick" if args.quick else ""))
     study = (f"{args.study}-{label(method)}" if args.study else default) if equal_budget else (args.study or default)
@@ -69,6 +69,8 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
         output = args.output_dir / label(method)
     if target:
         check_target(args.task, method, seed, target, args.overrides, args.quick, Path(output))
+    if has_simplex(space):
+        space = with_domains(space, mixture_domains(config, Path(output)))
     return SweepSpec(task=_portable(args.task), method=_portable(method), trials=args.trials, study=study,
                      storage=args.storage or default_storage(output), output_dir=str(output),
                      overrides=list(args.overrides), quick=args.quick, seed=seed,
@@ -76,6 +78,18 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
                      trial_downstream=args.trial_downstream, heartbeat_interval=args.heartbeat_interval,
                      grace_period=args.grace_period, track=not args.no_tracking, tracking_uri=args.tracking_uri,
                      family=family, target=target)
+
+
+def mixture_domains(config: Any, output: Path) -> list[str]:
+    """The domains a pre-training run mixes (its data built once; a held-out target is not mixed)."""
+    from ..data.pretrain_task import build_task_data
+
+    if config.family != "pretrain":
+        raise config_error("search_space: a simplex over domains is offered on pre-training tasks only "
+                           f"({config.task_name!r} is a {config.family} task)")
+    data = dict(config.task["data"])
+    target = data.pop("target", None)
+    return [d for d in build_task_data(data, output / "data").domains if d != target]
 
 
 def study_seed(args: argparse.Namespace, family: str) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .common import MAX_RETRY, RESUME_FIELDS, SPEC_ATTR, config_error, load_optuna
+from .space import initial_points
 
 if TYPE_CHECKING:           # spec.py uses default_storage: a runtime import would be circular
     from .spec import SweepSpec
@@ -77,6 +78,8 @@ def open_study(spec: SweepSpec, storage: Any) -> Any:
     if stored is None:
         study.set_user_attr(SPEC_ATTR, {**mine, "trials": spec.trials, "pruner": spec.pruner, "family": spec.family,
                                         "created_unix": time.time()})
+        for point in initial_points(spec.search_space):     # e.g. the uniform mixture of a simplex search
+            study.enqueue_trial(point)
     else:
         for key in RESUME_FIELDS:
             if json.dumps(stored.get(key), sort_keys=True) != json.dumps(mine[key], sort_keys=True):

@@ -18,7 +18,7 @@ from .space import suggest
 
 def trial_config(spec: dict[str, Any], params: dict[str, Any], seed: int | None = None) -> Any:
     """The run configuration of a trial: the sweep's task (FLAD: its target and split seed) and
-    overrides, the sampled hyperparameters."""
+    overrides, the sampled hyperparameters (as `suggest` returns them)."""
     config = run_config(spec.get("family") or "pretrain", spec["task"], spec["method"],
                         spec["seed"] if seed is None else seed, list(spec["overrides"]), spec["quick"],
                         spec.get("target"))
@@ -71,8 +71,11 @@ def _run_trial(trial: Any, spec: dict[str, Any], workdir: Path, parent: str | No
     trial.set_user_attr("tokens_per_step", per_step if per_step is not None else 0)
     callback = StepPruningCallback(trial, family=family)
     try:
+        # a trial is a stage of the sweep, never a leaderboard row (records.is_comparable)
         record, path = execute(prepared, workdir, progress=False, resume=False, track=False,
-                               extra_callbacks=[callback])
+                               extra_callbacks=[callback],
+                               annotate={"pipeline_stage": "sweep-trial",
+                                         "sweep": {"study": trial.study.study_name, "trial": trial.number}})
     except RunFailed as exc:
         steps = callback.reported[-1][0] if callback.reported else 0
         trial.set_user_attr("steps", steps)

@@ -1,0 +1,131 @@
+"""The oracle static mixture: a search space over the simplex of the task's domains (bound by the
+sweep, first trial uniform), its tuned final run as the leaderboard's reference row, and every
+method's paired regret to it."""
+
+import json
+import math
+from argparse import Namespace
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+
+from benchmark.config import ConfigError
+from benchmark.leaderboard import format_csv, format_markdown, leaderboard_rows
+from benchmark.records import is_comparable
+from benchmark.sweep import SweepSpec, default_storage, distributions, run_sweep, search_space_of
+from benchmark.sweep.space import hyperparameters_of, initial_points, with_domains
+from benchmark.sweep.spec import build_spec
+from tests.conftest import TINY
+from tests.test_leaderboard import KNOWN, SEEDS, make_record
+
+DOMAINS = ["web", "code", "noise"]
+
+
+def test_simplex_draws_become_normalised_weights_and_uniform_is_the_first_point():
+    space = with_domains(search_space_of("oracle-static"), DOMAINS)
+    assert set(distributions(space)) == {"weights/web", "weights/code", "weights/noise"}
+    (start,) = initial_points(space)
+    assert hyperparameters_of(space, start)["weights"] == pytest.approx({d: 1 / 3 for d in DOMAINS})
+    weights = hyperparameters_of(space, {"weights/web": 0.1, "weights/code": 0.5, "weights/noise": 1.0})["weights"]
+    mass = np.array([-math.log(0.1), -math.log(0.5), 0.0])
+    assert list(weights.values()) == pytest.approx(list(mass / mass.sum()))      # u = 1 → weight exactly 0
+    assert weights["noise"] == 0.0
+
+
+def test_independent_uniform_draws_cover_the_simplex_evenly():
+    """-ln(u) normalised is Dirichlet(1): each weight's mean is 1/K and P(w_1 > 1/2) = (1/2)^(K-1)."""
+    space = with_domains(search_space_of("oracle-static"), DOMAINS)
+    rng = np.random.default_rng(0)
+    draws = [list(hyperparameters_of(space, {f"weights/{d}": u for d, u in zip(DOMAINS, rng.random(3))})["weights"]
+                  .values()) for _ in range(20000)]
+    draws = np.array(draws)
+    assert draws.mean(axis=0) == pytest.approx([1 / 3] * 3, abs=0.01)
+    assert (draws[:, 0] > 0.5).mean() == pytest.approx(0.25, abs=0.015)
+
+
+def test_bad_simplex_spaces_are_refused_naming_the_field(tmp_path):
+    scalar = tmp_path / "bad-scalar.yaml"
+    scalar.write_text(yaml.safe_dump({"strategy": "temperature", "hyperparameters": {"temperature": 2.0},
+                                      "search_space": {"temperature": {"type": "simplex"}}}))
+    with pytest.raises(ConfigError, match="search_space.temperature.type: simplex needs a mapping"):
+        search_space_of(str(scalar))
+    start = tmp_path / "bad-start.yaml"
+    start.write_text(yaml.safe_dump({"strategy": "fixed", "hyperparameters": {"normalize": True},
+                                     "search_space": {"weights": {"type": "simplex", "start": ["proportional"]}}}))
+    with pytest.raises(ConfigError, match=r"search_space.weights.start: unknown starting point"):
+        search_space_of(str(start))
+
+
+def _args(task: str, out: Path, **kw) -> Namespace:
+    base = dict(task=task, seed=None, target=None, trials=2, study=None, output_dir=out, storage=None,
+                overrides=list(TINY), quick=False, final_seeds=None, pruner="none", trial_downstream=False,
+                heartbeat_interval=1, grace_period=3, no_tracking=True, tracking_uri=None)
+    base.update(kw)
+    return Namespace(**base)
+
+
+def test_the_sweep_binds_the_tasks_domains_and_refuses_flad(tmp_path):
+    spec = build_spec(_args("embedded-pretrain", tmp_path / "p"), "oracle-static")
+    assert spec.search_space["weights"]["domains"] == ["web", "books", "wiki", "emails", "code", "forum", "math",
+                                                       "legal", "medical", "noise"]
+    with pytest.raises(ConfigError, match="oracle-static. applies to pretrain tasks"):
+        build_spec(_args("embedded-flad", tmp_path / "f"), "oracle-static")
+
+
+@pytest.mark.slow
+def test_oracle_sweep_starts_uniform_and_its_final_run_is_the_reference_row(tmp_path):
+    out = tmp_path / "oracle"
+    spec = SweepSpec(task="embedded-pretrain", method="oracle-static", trials=2, study="o",
+                     storage=default_storage(out), output_dir=str(out), overrides=TINY + ["evaluation.downstream=null"],
+                     seed=0, final_seeds=[0], pruner="none",
+                     search_space=build_spec(_args("embedded-pretrain", out), "oracle-static").search_space,
+                     track=False, heartbeat_interval=1, grace_period=3)
+    code, summary = run_sweep(spec, workers=1, log=lambda *a: None)
+    assert code == 0, summary
+    study = optuna.load_study(study_name="o", storage=spec.storage)
+    assert len(set(study.trials[0].params.values())) == 1                 # trial 0: the enqueued uniform mixture
+    recipe = yaml.safe_load(Path(summary["recipe"]).read_text())
+    weights = recipe["hyperparameters"]["weights"]
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert weights == pytest.approx(hyperparameters_of(spec.search_space, study.best_params)["weights"])
+    final = json.loads(Path(summary["final_records"][0]).read_text())
+    assert final["strategy"] == "fixed" and final["config"]["recipe"]["role"] == "oracle"
+    assert final["mixture"]["weights"][0] == pytest.approx([weights[d] for d in final["mixture"]["domains"]])
+    trial_records = [json.loads(p.read_text()) for p in (out / "trials").rglob("records/*.json")]
+    assert len(trial_records) == 2 and not any(is_comparable(r) for r in trial_records)
+
+
+def _oracle_record(seed: int) -> dict:
+    known = {**KNOWN["uniform"], "avg": [39.0, 40.0, 41.0], "excess": [0.90, 0.95, 0.91]}
+    record = make_record("embedded-pretrain", "oracle-static-tuned", seed, known, strategy="fixed",
+                         tuning={"tuned": True, "trials": 8, "study": "o"})
+    record["config"]["recipe"]["role"] = "oracle"
+    return record
+
+
+def test_leaderboard_shows_the_oracle_row_and_paired_regret():
+    records = [make_record("embedded-pretrain", m, s, KNOWN[m], strategy={"odm-code": "odm"}.get(m))
+               for m in KNOWN for s in SEEDS] + [_oracle_record(s) for s in SEEDS]
+    rows = {r["method"]: r for r in leaderboard_rows(records)}
+    oracle = rows["oracle-static-tuned"]
+    assert oracle["is_oracle"] and oracle["regret"] == {"avg ppl": None, "mean excess loss": None}
+    regret = rows["odm-code"]["regret"]["avg ppl"]
+    assert regret["values"] == pytest.approx([38.0 - 39.0, 40.5 - 40.0, 40.0 - 41.0]) and regret["n"] == 3
+    assert rows["uniform"]["regret"]["mean excess loss"]["values"] == pytest.approx([0.10, 0.07, 0.07])
+    markdown = format_markdown(list(rows.values()))
+    assert "oracle-static-tuned (oracle static mixture, reference)" in markdown and "regret to oracle static" in markdown
+    assert "(oracle)" in markdown
+    line = next(l for l in markdown.splitlines() if l.startswith("| uniform "))
+    assert "+1.167 ± " in line and "+0.08 ± " in line                   # mean regrets of uniform
+    table = format_csv(list(rows.values()))
+    assert "regret avg ppl mean" in table.splitlines()[0]
+
+
+def test_without_an_oracle_row_the_regret_column_is_left_out():
+    records = [make_record("embedded-pretrain", m, s, KNOWN[m]) for m in KNOWN for s in SEEDS]
+    rows = leaderboard_rows(records)
+    assert all(not r["is_oracle"] and r["regret"]["avg ppl"] is None for r in rows)
+    assert "regret to oracle" not in format_markdown(rows).split("\n\n")[0]
