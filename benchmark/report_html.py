@@ -230,9 +230,9 @@ def _trajectories(rows: list[dict[str, Any]], runs_of: dict[str, list[dict[str, 
 TOP_ARMS = 5                  # FLAD mixture panels: at most this many arms besides the marked ones, then "other"
 ABOVE_UNIFORM = 1.5           # ... each with a mean mass at least this many times the uniform one
 OTHER_COLOUR = "#cfd3da"
-ROLE_LABEL = {"helpful": " (helpful)", "harmful": " (harmful)", "target": " (target)"}
-ROLE_HATCH = {"helpful": "///", "harmful": "xx"}
-ROLE_ORDER = {"helpful": 0, "target": 1, "harmful": 2}   # bands from the bottom, legend entries first
+ROLE_LABEL = {"helpful": " (helpful)", "harmful": " (harmful)", "transient": " (transient)", "target": " (target)"}
+ROLE_HATCH = {"helpful": "///", "harmful": "xx", "transient": ".."}
+ROLE_ORDER = {"helpful": 0, "target": 1, "transient": 2, "harmful": 3}   # bands from the bottom, legend entries first
 
 
 def arm_groups(domains: list[str], weights: np.ndarray, roles: dict[str, str],
@@ -256,10 +256,11 @@ def _arm_colours(arms: list[str], roles: dict[str, str]) -> dict[str, Any]:
         names = sorted(a for a in arms if roles.get(a) == role)
         return dict(zip(names, cmap(np.linspace(0.45, 0.8, len(names)))))
     palette = [plt.cm.tab20(i) for i in (0, 2, 8, 16, 18, 1, 3, 9, 12, 14, 17, 19, 10, 11, 13, 15)]
-    plain = sorted(a for a in arms if roles.get(a) not in ("helpful", "harmful", "target") and a != "other")
+    plain = sorted(a for a in arms if roles.get(a) not in ROLE_ORDER and a != "other")
     colours = {a: palette[i % len(palette)] for i, a in enumerate(plain)}
     colours.update(shades(plt.cm.Greens, "helpful"))
     colours.update(shades(plt.cm.Reds, "harmful"))
+    colours.update(shades(plt.cm.Oranges, "transient"))
     colours.update({a: "#2f4b7c" for a in arms if roles.get(a) == "target"})
     return {**colours, "other": OTHER_COLOUR}
 

@@ -27,6 +27,7 @@ def _truth_fields(run: FladRun, curves: dict[str, Any], trajectory: dict[str, An
     return {"arm_roles": {d: roles.get(d, "target") for d in domains},
             "helpful_mass": _mass(trajectory["weights"], domains, roles, "helpful"),
             "harmful_mass": _mass(trajectory["weights"], domains, roles, "harmful"),
+            "transient_mass": _mass(trajectory["weights"], domains, roles, "transient"),
             "helpful_mass_uniform": sum(r == "helpful" for r in roles.values()) / len(domains),
             "helpful_drawn": [float(x[helpful].sum() / max(x[aux].sum(), 1)) for x in draws],
             "drawn_steps": list(curves.get("train_steps", []))}

@@ -12,7 +12,15 @@ word. So:
 - `harmful` ones use the same verbalizers with a conflicting rule (every class shifted by one);
 - all others are `neutral` (their own rules and verbalizers, or generation tasks without choices).
 With few shots a target covers a fraction of the entities, so target-only fine-tuning generalises
-poorly and the auxiliary mixture decides the outcome. Which datasets truly help is recorded in the
+poorly and the auxiliary mixture decides the outcome.
+Two knobs keep the best mixture off the ceiling and make usefulness change over training:
+- `helpful_coverage` < 1: a target's helpful auxiliaries only contain a fixed subset of its
+  entities (that fraction); the rest can only be learned from the few shots, so even a perfect
+  mixture cannot reach 100%;
+- `transient_per_target`: auxiliaries that agree with the target on the covered entities and
+  conflict with it (every class shifted by one) on the uncovered ones. Early in training they help
+  like a helpful arm; once the covered entities are learned, all they still teach is the conflict,
+  so a mixture fixed from early rewards keeps paying for them and an online method can drop them. Which datasets truly help is recorded in the
 ground truth, so a run can report the sampling mass a method put on them.
 The base model's pre-training corpus is prompted rows of unrelated tasks with random labels: it
 teaches the format (prompt, then one answer word, then end of sequence), none of the rules.
@@ -44,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "helpful_per_target": 3,
     "harmful_per_target": 1,
     "helpful_label_noise": [0.0, 0.0, 0.25],
+    "helpful_coverage": 1.0,      # fraction of the entities the helpful auxiliaries contain
+    "transient_per_target": 0,    # helpful on the covered entities, conflicting on the others
     "neutral_classification": 10,
     "neutral_generative": 4,
     "arm_size": [500, 2000],
@@ -64,7 +74,7 @@ def vocabulary(spec: dict[str, Any]) -> list[str]:
 @dataclass
 class SynTask:
     name: str
-    role: str                       # target | helpful | harmful | neutral
+    role: str                       # target | helpful | harmful | transient | neutral
     rule: np.ndarray | None         # entity → class (None: generation task)
     verbalizers: list[str]
     templates: list[tuple[list[str], list[str]]]  # (prefix words, suffix words)
@@ -72,10 +82,20 @@ class SynTask:
     label_noise: float = 0.0
     related_target: str | None = None
     generative_kind: int = 0
+    entities: np.ndarray | None = None   # the entities its inputs draw from (None: all)
 
 
 def _balanced_rule(rng: np.random.Generator, entities: int, classes: int) -> np.ndarray:
     return rng.permutation(np.arange(entities) % classes)
+
+
+def _covered(rng: np.random.Generator, entities: int, coverage: float) -> np.ndarray | None:
+    """The sorted entities a target's helpful auxiliaries contain (None: all; draws nothing then, so
+    a coverage of 1 generates exactly the benchmark of earlier versions)."""
+    if coverage >= 1.0:
+        return None
+    count = max(1, int(round(coverage * entities)))
+    return np.sort(rng.choice(entities, size=count, replace=False))
 
 
 def _templates(rng: np.random.Generator, count: int, prompt_words: int) -> list[tuple[list[str], list[str]]]:
@@ -102,10 +122,17 @@ def build_tasks(spec: dict[str, Any]) -> tuple[list[SynTask], list[SynTask]]:
         rule = _balanced_rule(rng, n_ent, classes)
         targets.append(SynTask(name, "target", rule, verbalizers,
                                _templates(rng, spec["target_templates"], n_prompt), spec["target_pool"]))
+        covered = _covered(rng, n_ent, spec["helpful_coverage"])
         for k in range(spec["helpful_per_target"]):
             noise = spec["helpful_label_noise"][k] if k < len(spec["helpful_label_noise"]) else 0.0
             aux.append(SynTask("", "helpful", rule, verbalizers, _templates(rng, int(rng.integers(tlo, thi + 1)), n_prompt),
-                               int(rng.integers(lo, hi + 1)), noise, name))
+                               int(rng.integers(lo, hi + 1)), noise, name, entities=covered))
+        for _ in range(spec["transient_per_target"]):
+            mixed = np.where(np.isin(np.arange(n_ent), covered if covered is not None else np.arange(n_ent)),
+                             rule, (rule + 1) % classes)
+            aux.append(SynTask("", "transient", mixed, verbalizers,
+                               _templates(rng, int(rng.integers(tlo, thi + 1)), n_prompt), int(rng.integers(lo, hi + 1)),
+                               0.0, name))
         for _ in range(spec["harmful_per_target"]):
             aux.append(SynTask("", "harmful", (rule + 1) % classes, verbalizers,
                                _templates(rng, int(rng.integers(tlo, thi + 1)), n_prompt), int(rng.integers(lo, hi + 1)),
@@ -130,7 +157,8 @@ def _rows(task: SynTask, rng: np.random.Generator, count: int, spec: dict[str, A
           word_id: dict[str, int]) -> list[list[dict[str, Any]]]:
     """count examples, each rendered under every template: rows[template][example]."""
     n_ent, k = spec["num_entities"], spec["entities_per_input"]
-    entities = rng.integers(0, n_ent, size=(count, k))
+    entities = (rng.integers(0, n_ent, size=(count, k)) if task.entities is None
+                else rng.choice(task.entities, size=(count, k)))
     noisy = rng.random(count) < task.label_noise
     shift = rng.integers(1, max(len(task.verbalizers), 2), size=count)
     per_template: list[list[dict[str, Any]]] = [[] for _ in task.templates]
@@ -196,7 +224,9 @@ def write_embedded(spec: dict[str, Any], root: Path) -> Path:
                              "shots": next(s for n, _, s in spec["targets"] if n == t.name)} for t in targets},
         "arms": {a.name: {"role": a.role, "related_target": a.related_target, "size": a.size,
                           "templates": len(a.templates), "label_noise": a.label_noise,
-                          "generative": a.rule is None} for a in arms},
+                          "generative": a.rule is None,
+                          **({"entities": [int(e) for e in a.entities]} if a.entities is not None else {})}
+                 for a in arms},
     }
     tmp = done.with_suffix(".tmp")
     tmp.write_text(json.dumps(truth, indent=1))
@@ -209,7 +239,7 @@ def load_ground_truth(directory: Path) -> dict[str, Any]:
 
 
 def arm_roles(truth: dict[str, Any], target: str) -> dict[str, str]:
-    """Each arm's role for one target: helpful / harmful (related to it) or neutral."""
+    """Each arm's role for one target: helpful / harmful / transient (related to it) or neutral."""
     return {name: (info["role"] if info["related_target"] == target else "neutral")
             for name, info in truth["arms"].items()}
 

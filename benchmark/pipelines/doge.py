@@ -17,7 +17,8 @@ from typing import Any
 
 from ..config import ConfigError, RunConfig, apply_overrides
 from ..runner import PreparedRun, execute, prepare_run
-from .doremi import _cached_or_run, _extra_run
+from .doremi import _extra_run
+from .stages import cached_or_run
 from .over_runs import final_run
 
 PIPELINE_DEFAULTS: dict[str, Any] = {"proxy_steps_fraction": 1.0, "proxy_overrides": []}
@@ -44,7 +45,7 @@ def run_doge(prepared: PreparedRun, output_dir: Path, **execute_kwargs: Any) -> 
     quiet = {k: v for k, v in execute_kwargs.items()
              if k in ("progress", "devices", "accelerator", "num_nodes", "parallel")}
     proxy = prepare_run(proxy_config(config, options), stage_dir)
-    proxy_record = _cached_or_run(proxy, stage_dir, annotate={"pipeline_stage": "doge-proxy"}, **quiet)
+    proxy_record = cached_or_run(proxy, stage_dir, require_model=True, annotate={"pipeline_stage": "doge-proxy"}, **quiet)
     average = proxy_record["mixture"]["rewards"][-1]   # ᾱ, logged beside α by the proxy
     weights = dict(zip(prepared.data.domains, average))
     main = final_run(prepared, weights)

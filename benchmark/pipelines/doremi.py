@@ -13,7 +13,6 @@ the same settings, or a resumed one, reuses them.
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..compute import extra_run
 from ..config import RunConfig
 from ..runner import PreparedRun, execute, prepare_run
 from .over_runs import final_run
+from .stages import cached_or_run
 from ..model_export import load_model_dir, record_model_dir
 
 PIPELINE_DEFAULTS = {"reference_weights": "proportional", "reference_steps_fraction": 1.0,
@@ -35,17 +35,6 @@ def _stage_config(config: RunConfig, name: str, strategy: str, hyperparameters: 
     recipe = {"name": name, "strategy": strategy, "hyperparameters": hyperparameters,
               "description": f"DoReMi pipeline stage ({name})"}
     return RunConfig(config.task_name, task, recipe, config.seed, config.quick)
-
-
-def _cached_or_run(prepared: PreparedRun, stage_dir: Path, **kwargs: Any) -> dict[str, Any]:
-    record_file = stage_dir / "records" / f"{prepared.config.run_id}.json"
-    if record_file.exists():
-        record = json.loads(record_file.read_text())
-        if record.get("status") == "completed" and record_model_dir(stage_dir, record) is not None:
-            record["_cached"] = True
-            return record
-    record, _ = execute(prepared, stage_dir, track=False, **kwargs)
-    return record
 
 
 def _extra_run(record: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -65,12 +54,12 @@ def run_doremi(prepared: PreparedRun, output_dir: Path, **execute_kwargs: Any) -
     reference_strategy = "fixed" if reference_hp else options["reference_weights"]
     reference = prepare_run(_stage_config(config, "doremi-reference", reference_strategy, reference_hp,
                                           options["reference_steps_fraction"]), stage_dir)
-    reference_record = _cached_or_run(reference, stage_dir, annotate={"pipeline_stage": "doremi-reference"}, **quiet)
+    reference_record = cached_or_run(reference, stage_dir, require_model=True, annotate={"pipeline_stage": "doremi-reference"}, **quiet)
     reference_model, _ = load_model_dir(record_model_dir(stage_dir, reference_record))
 
     proxy = prepare_run(_stage_config(config, "doremi-proxy", "doremi-proxy", dict(config.recipe["hyperparameters"]),
                                       options["proxy_steps_fraction"]), stage_dir)
-    proxy_record = _cached_or_run(proxy, stage_dir, reference_model=reference_model,
+    proxy_record = cached_or_run(proxy, stage_dir, require_model=True, reference_model=reference_model,
                                   annotate={"pipeline_stage": "doremi-proxy"}, **quiet)
     average = proxy_record["mixture"]["rewards"][-1]   # the proxy logs ᾱ as its reward trajectory
     weights = dict(zip(prepared.data.domains, average))

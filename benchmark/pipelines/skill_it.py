@@ -21,7 +21,6 @@ A recipe whose graph is "identity" or a matrix skips stage 1.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from ..config import ConfigError, RunConfig
 from ..runner import PreparedRun, execute, prepare_run
 from ..strategies import get_strategy_class
 from .over_runs import proxy_task
+from .stages import cached_or_run
 
 PIPELINE_DEFAULTS: dict[str, Any] = {
     # Per single-skill run, relative to the main run's steps: Aioli's 7-domain graph reads the runs
@@ -80,16 +80,6 @@ def single_skill_config(config: RunConfig, domain: str, domains: list[str], frac
               "hyperparameters": {"weights": {d: float(d == domain) for d in domains}, "normalize": True},
               "description": f"Skill-It graph learning: train on {domain} only"}
     return RunConfig(config.task_name, task, recipe, config.seed, config.quick)
-
-
-def cached_or_run(prepared: PreparedRun, stage_dir: Path, **kwargs: Any) -> dict[str, Any]:
-    record_file = stage_dir / "records" / f"{prepared.config.run_id}.json"
-    if record_file.exists():
-        record = json.loads(record_file.read_text())
-        if record.get("status") == "completed":
-            return {**record, "_cached": True}
-    record, _ = execute(prepared, stage_dir, track=False, **kwargs)
-    return record
 
 
 def initial_losses(prepared: PreparedRun) -> tuple[np.ndarray, dict[str, Any]]:

@@ -19,7 +19,6 @@ on it (benchmark/pipelines/doge.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 

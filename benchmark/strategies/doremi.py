@@ -12,7 +12,6 @@ The whole three-run pipeline (reference → proxy → main) lives in benchmark/p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
