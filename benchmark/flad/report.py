@@ -8,6 +8,7 @@ a split's average over targets needs every target of the table for that split se
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from typing import Any
@@ -24,6 +25,11 @@ def _mean_std(values: list[float]) -> dict[str, Any]:
 def _late(values: list[float]) -> float:
     """Mean over the second half of a trajectory (where a bandit has had time to learn)."""
     return float(np.mean(values[len(values) // 2:])) if values else float("nan")
+
+
+def _early(values: list[float]) -> float:
+    """Mean over the first half of a trajectory."""
+    return float(np.mean(values[:max(len(values) // 2, 1)])) if values else float("nan")
 
 
 def _acc(record: dict[str, Any], protocol: str | None) -> float:
@@ -59,6 +65,7 @@ def flad_table(records: list[dict[str, Any]], protocol: str | None = None) -> li
         row: dict[str, Any] = {
             "task": task, "method": method, "variant": json.loads(variant), "protocol": protocol,
             "targets": targets, "seeds": sorted(complete),
+            "seed_avgs": {s: 100 * float(np.mean([v[t] for t in targets])) for s, v in complete.items()},
             "avg": _mean_std([100 * float(np.mean([v[t] for t in targets])) for v in complete.values()]),
             "per_target": {t: _mean_std([100 * _acc(r, protocol) for r in runs if r["target"] == t])
                            for t in targets},
@@ -75,8 +82,34 @@ def flad_table(records: list[dict[str, Any]], protocol: str | None = None) -> li
                 "drawn_late": float(np.mean([_late(r["flad"]["helpful_drawn"]) for r in with_truth])),
                 "harmful_late": float(np.mean([_late(r["flad"]["harmful_mass"]) for r in with_truth])),
             }
+            transient = [r["flad"]["transient_mass"] for r in with_truth if r["flad"].get("transient_mass")]
+            if transient and any(r["flad"]["arm_roles"].get(a) == "transient" for r in with_truth
+                                 for a in r["flad"]["arm_roles"]):
+                row["transient_mass"] = {"early": float(np.mean([_early(m) for m in transient])),
+                                         "late": float(np.mean([_late(m) for m in transient]))}
         rows.append(row)
+    add_split_ranks(rows)
     return rows
+
+
+def add_split_ranks(rows: list[dict[str, Any]]) -> None:
+    """Per task, each method's rank (1 = best average over targets) on every split seed all methods
+    have, and the task's mean Kendall τ between the split seeds' rankings (`split_tau`)."""
+    from scipy import stats
+
+    for task in {r["task"] for r in rows}:
+        mine = [r for r in rows if r["task"] == task]
+        seeds = sorted(set.intersection(*(set(r["seed_avgs"]) for r in mine))) if mine else []
+        for row in mine:
+            row["split_ranks"] = {}
+        for seed in seeds:
+            ranks = stats.rankdata([-r["seed_avgs"][seed] for r in mine])
+            for row, rank in zip(mine, ranks):
+                row["split_ranks"][seed] = float(rank)
+        taus = [stats.kendalltau([r["seed_avgs"][a] for r in mine], [r["seed_avgs"][b] for r in mine])[0]
+                for a, b in itertools.combinations(seeds, 2)] if len(mine) >= 3 else []
+        for row in mine:
+            row["split_tau"] = float(np.mean(taus)) if taus else None
 
 
 def _cell(stat: dict[str, Any] | None) -> str:
@@ -95,16 +128,36 @@ def format_flad_table(rows: list[dict[str, Any]]) -> str:
         targets = mine[0]["targets"]
         out.append(f"### {task} — test accuracy (%), mean ± std over few-shot splits; protocol: "
                    f"{', '.join(sorted({r['protocol'] for r in mine}))}")
-        header = ["method", "avg over targets", *targets, "splits", "steps (best)", "helpful mass: uniform → policy / drawn (late)",
-                  "reward time share"]
+        transient = any(r.get("transient_mass") for r in mine)
+        header = ["method", "avg over targets", *targets, "splits", "rank per split (min–max)", "steps (best)",
+                  "helpful mass: uniform → policy / drawn (late)",
+                  *(["transient mass: early → late"] if transient else []), "reward time share"]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
         for r in sorted(mine, key=lambda r: -(r["avg"]["mean"] or 0)):
-            mass = r.get("helpful_mass")
-            mass_text = (f"{100 * mass['uniform']:.1f}% → {100 * mass['policy_late']:.1f}% / {100 * mass['drawn_late']:.1f}%"
-                         if mass else "—")
             cells = [r["method"], _cell(r["avg"]), *[_cell(r["per_target"][t]) for t in targets], str(len(r["seeds"])),
-                     f"{r['steps']:.0f} ({r['best_step']:.0f})", mass_text, f"{100 * r['reward_share']:.1f}%"]
+                     _rank_range(r), f"{r['steps']:.0f} ({r['best_step']:.0f})", _mass_text(r.get("helpful_mass")),
+                     *([_transient_text(r.get("transient_mass"))] if transient else []),
+                     f"{100 * r['reward_share']:.1f}%"]
             out.append("| " + " | ".join(cells) + " |")
+        tau = mine[0].get("split_tau")
+        if tau is not None:
+            out.append(f"\nRanking agreement between split seeds: mean Kendall τ = {tau:.2f} over the "
+                       f"{len(mine[0]['split_ranks'])} splits every method has.")
         out.append("")
     return "\n".join(out)
+
+
+def _rank_range(row: dict[str, Any]) -> str:
+    ranks = list((row.get("split_ranks") or {}).values())
+    return f"{min(ranks):g}–{max(ranks):g}" if ranks else "—"
+
+
+def _mass_text(mass: dict[str, float] | None) -> str:
+    if not mass:
+        return "—"
+    return f"{100 * mass['uniform']:.1f}% → {100 * mass['policy_late']:.1f}% / {100 * mass['drawn_late']:.1f}%"
+
+
+def _transient_text(mass: dict[str, float] | None) -> str:
+    return f"{100 * mass['early']:.1f}% → {100 * mass['late']:.1f}%" if mass else "—"
