@@ -81,15 +81,13 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
 
 
 def mixture_domains(config: Any, output: Path) -> list[str]:
-    """The domains a pre-training run mixes (its data built once; a held-out target is not mixed)."""
+    """The domains a pre-training run mixes (its data built once; pre-training sweeps have no target)."""
     from ..data.pretrain_task import build_task_data
 
     if config.family != "pretrain":
         raise config_error("search_space: a simplex over domains is offered on pre-training tasks only "
                            f"({config.task_name!r} is a {config.family} task)")
-    data = dict(config.task["data"])
-    target = data.pop("target", None)
-    return [d for d in build_task_data(data, output / "data").domains if d != target]
+    return list(build_task_data(dict(config.task["data"]), output / "data").domains)
 
 
 def study_seed(args: argparse.Namespace, family: str) -> int:
