@@ -74,22 +74,28 @@ def flad_table(records: list[dict[str, Any]], protocol: str | None = None) -> li
             "train_seconds": float(np.mean([r["timing"]["train_seconds"] for r in runs])),
             "reward_share": float(np.mean([r["timing"].get("reward_share", 0.0) for r in runs])),
         }
-        with_truth = [r for r in runs if "helpful_mass" in r["flad"]]
-        if with_truth:
-            row["helpful_mass"] = {
-                "uniform": float(np.mean([r["flad"]["helpful_mass_uniform"] for r in with_truth])),
-                "policy_late": float(np.mean([_late(r["flad"]["helpful_mass"]) for r in with_truth])),
-                "drawn_late": float(np.mean([_late(r["flad"]["helpful_drawn"]) for r in with_truth])),
-                "harmful_late": float(np.mean([_late(r["flad"]["harmful_mass"]) for r in with_truth])),
-            }
-            transient = [r["flad"]["transient_mass"] for r in with_truth if r["flad"].get("transient_mass")]
-            if transient and any(r["flad"]["arm_roles"].get(a) == "transient" for r in with_truth
-                                 for a in r["flad"]["arm_roles"]):
-                row["transient_mass"] = {"early": float(np.mean([_early(m) for m in transient])),
-                                         "late": float(np.mean([_late(m) for m in transient]))}
+        row.update(_truth_masses([r for r in runs if "helpful_mass" in r["flad"]]))
         rows.append(row)
     add_split_ranks(rows)
     return rows
+
+
+def _truth_masses(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Embedded benchmark only: mass on the truly helpful (and harmful) arms late in training, and
+    on the transient arms early and late."""
+    if not runs:
+        return {}
+    out: dict[str, Any] = {"helpful_mass": {
+        "uniform": float(np.mean([r["flad"]["helpful_mass_uniform"] for r in runs])),
+        "policy_late": float(np.mean([_late(r["flad"]["helpful_mass"]) for r in runs])),
+        "drawn_late": float(np.mean([_late(r["flad"]["helpful_drawn"]) for r in runs])),
+        "harmful_late": float(np.mean([_late(r["flad"]["harmful_mass"]) for r in runs]))}}
+    transient = [r["flad"]["transient_mass"] for r in runs
+                 if r["flad"].get("transient_mass") and "transient" in r["flad"]["arm_roles"].values()]
+    if transient:
+        out["transient_mass"] = {"early": float(np.mean([_early(m) for m in transient])),
+                                 "late": float(np.mean([_late(m) for m in transient]))}
+    return out
 
 
 def add_split_ranks(rows: list[dict[str, Any]]) -> None:
