@@ -144,7 +144,8 @@ def test_greedy_ucb1_finds_the_helpful_arms(tmp_path):
     """On the embedded benchmark (its default budget, one split), UCB1-FLAD as the paper describes it
     (greedy argmax, target gradient before the update): the warm-start rewards rank the arms sharing
     the target's verbalizers (helpful and harmful) above the neutral ones; after training its reward
-    estimates put the helpful arms above both, and most of its late sampling mass is on them."""
+    estimates put the helpful arms above both, and its late sampling mass on them is several times the uniform share."""
+    # (the transient arm also shares the verbalizers; it is left out of these group comparisons)
     (record,) = run_flad("embedded-flad", "ucb1-flad-paper", seeds=[42], targets="tgt_a", output_dir=tmp_path,
         )
     flad, domains = record["flad"], record["mixture"]["domains"]
@@ -156,8 +157,9 @@ def test_greedy_ucb1_finds_the_helpful_arms(tmp_path):
     assert estimates[groups["helpful"]].mean() > estimates[groups["harmful"]].mean()
     assert estimates[groups["helpful"]].mean() > estimates[groups["neutral"]].mean()
     late = flad["helpful_mass"][len(flad["helpful_mass"]) // 2:]
-    assert np.mean(late) > 0.5 and flad["helpful_mass_uniform"] < 0.15
-    assert record["final"]["test"]["acc"] > 0.9
+    assert np.mean(late) > 3 * flad["helpful_mass_uniform"] and flad["helpful_mass_uniform"] < 0.15
+    # the helpful arms hold 60% of the target's entities: well above chance, not at the ceiling
+    assert 0.7 < record["final"]["test"]["acc"] < 0.95
 
 
 def test_real_task_path_offline_with_local_p3_files_and_a_local_t5(tmp_path):
