@@ -27,7 +27,7 @@ def test_five_methods_short_runs_and_records(tmp_path):
     records = run_flad("embedded-flad", METHODS, seeds=[42], targets="tgt_c", overrides=TINY, output_dir=tmp_path)
     assert [r["method"] for r in records] == METHODS
     arms = records[0]["data_manifest"]["arms"]
-    assert len(arms) == 4 * 4 + 3      # 4 targets × (3 helpful + 1 harmful) + 3 neutral
+    assert len(arms) == 4 * 5 + 3      # 4 targets × (3 helpful + 1 harmful + 1 transient) + 3 neutral
     for record in records:
         assert RECORD_KEYS <= set(record) and record["status"] == "completed"
         assert record["target"] == "tgt_c" and "tgt_c" in record["run_id"]
