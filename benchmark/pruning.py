@@ -8,7 +8,9 @@ VALIDATION metric, and raises `optuna.TrialPruned` when the pruner says so:
 - pre-training (`val/avg_ppl`): the validation average perplexity (ODM's metric, unweighted mean
   of per-domain perplexities) of `curves["val_loss"][-1]` — the study minimises;
 - FLAD (`val/acc`): the few-shot validation accuracy `curves["val_acc"][-1]` that
-  `FewShotValidation` just appended — the study maximises (the pruner follows the study's direction).
+  `FewShotValidation` just appended — the study maximises (the pruner follows the study's direction);
+- `val/mean_loss`: the mean per-domain validation loss, for a study of the mean excess loss (the
+  floors are constants, so the pruner ranks trials the same on either).
 
 Lightning lets the exception through `trainer.fit` after tearing the trainer down cleanly (the
 checkpoint of the last save stays on disk); `runner.execute` then writes the partial output and
@@ -26,7 +28,8 @@ import optuna
 from .leaderboard import curve_avg_ppl
 
 METRICS = {"pretrain": "val/avg_ppl", "flad": "val/acc"}      # the metric each family's sweep reports
-DESCRIPTIONS = {"val/avg_ppl": "validation avg ppl", "val/acc": "few-shot validation accuracy"}
+DESCRIPTIONS = {"val/avg_ppl": "validation avg ppl", "val/acc": "few-shot validation accuracy",
+                "val/mean_loss": "validation mean per-domain loss"}
 
 
 class StepPruningCallback(L.Callback):
@@ -58,6 +61,8 @@ class StepPruningCallback(L.Callback):
         """The metric at the latest evaluation point."""
         if self.metric == "val/acc":
             return float(curves["val_acc"][-1])
+        if self.metric == "val/mean_loss":
+            return float(sum(curves["val_loss"][-1]) / len(curves["val_loss"][-1]))
         return curve_avg_ppl(curves["val_loss"][-1])
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,

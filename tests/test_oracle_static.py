@@ -77,12 +77,13 @@ def test_the_sweep_binds_the_tasks_domains_and_refuses_flad(tmp_path):
 
 @pytest.mark.slow
 def test_oracle_sweep_starts_uniform_and_its_final_run_is_the_reference_row(tmp_path):
+    """A study of the mean excess loss (the pruner reports the mean validation loss)."""
     out = tmp_path / "oracle"
     spec = SweepSpec(task="embedded-pretrain", method="oracle-static", trials=2, study="o",
                      storage=default_storage(out), output_dir=str(out), overrides=TINY + ["evaluation.downstream=null"],
-                     seed=0, final_seeds=[0], pruner="none",
+                     seed=0, final_seeds=[0], pruner="median",
                      search_space=build_spec(_args("embedded-pretrain", out), "oracle-static").search_space,
-                     track=False, heartbeat_interval=1, grace_period=3)
+                     track=False, heartbeat_interval=1, grace_period=3, objective_key="mean_excess_loss")
     code, summary = run_sweep(spec, workers=1, log=lambda *a: None)
     assert code == 0, summary
     study = optuna.load_study(study_name="o", storage=spec.storage)
@@ -93,6 +94,12 @@ def test_oracle_sweep_starts_uniform_and_its_final_run_is_the_reference_row(tmp_
     assert weights == pytest.approx(hyperparameters_of(spec.search_space, study.best_params)["weights"])
     final = json.loads(Path(summary["final_records"][0]).read_text())
     assert final["strategy"] == "fixed" and final["config"]["recipe"]["role"] == "oracle"
+    assert final["method"] == "oracle-static-tuned-mean-excess-loss"
+    assert final["tuning"]["objective"] == "validation mean excess loss"
+    assert summary["final_validation_mean_excess_loss"] == [final["final"]["validation"]["mean_excess_loss"]]
+    assert study.best_value == min(t.value for t in study.trials if t.value is not None)
+    best = json.loads(Path(study.best_trial.user_attrs["record"]).read_text())
+    assert study.best_value == best["final"]["validation"]["mean_excess_loss"]
     assert final["mixture"]["weights"][0] == pytest.approx([weights[d] for d in final["mixture"]["domains"]])
     trial_records = [json.loads(p.read_text()) for p in (out / "trials").rglob("records/*.json")]
     assert len(trial_records) == 2 and not any(is_comparable(r) for r in trial_records)
@@ -129,3 +136,51 @@ def test_without_an_oracle_row_the_regret_column_is_left_out():
     rows = leaderboard_rows(records)
     assert all(not r["is_oracle"] and r["regret"]["avg ppl"] is None for r in rows)
     assert "regret to oracle" not in format_markdown(rows).split("\n\n")[0]
+
+
+def _excess_oracle_record(seed: int) -> dict:
+    known = {**KNOWN["uniform"], "avg": [41.0, 42.0, 43.0], "excess": [0.70, 0.75, 0.71]}
+    record = make_record("embedded-pretrain", "oracle-static-tuned-mean-excess-loss", seed, known, strategy="fixed",
+                         tuning={"tuned": True, "trials": 8, "study": "e", "objective": "validation mean excess loss"})
+    record["config"]["recipe"]["role"] = "oracle"
+    return record
+
+
+def test_each_regret_is_measured_against_the_oracle_tuned_for_its_metric():
+    ppl_oracle = []
+    for seed in SEEDS:
+        record = _oracle_record(seed)
+        record["tuning"]["objective"] = "validation avg ppl"
+        ppl_oracle.append(record)
+    records = ([make_record("embedded-pretrain", m, s, KNOWN[m], strategy={"odm-code": "odm"}.get(m))
+                for m in KNOWN for s in SEEDS] + ppl_oracle + [_excess_oracle_record(s) for s in SEEDS])
+    rows = {r["method"]: r for r in leaderboard_rows(records)}
+    assert rows["oracle-static-tuned"]["oracle_for"] == ["avg ppl"]
+    excess_oracle = rows["oracle-static-tuned-mean-excess-loss"]
+    assert excess_oracle["oracle_for"] == ["mean excess loss"] and excess_oracle["is_oracle"]
+    assert rows["uniform"]["regret"]["mean excess loss"]["values"] == pytest.approx([0.30, 0.27, 0.27])
+    assert rows["uniform"]["regret"]["avg ppl"]["values"] == pytest.approx([1.0, 1.0, 1.5])
+    # the excess oracle's own avg-ppl regret is measured against the avg-ppl oracle
+    assert excess_oracle["regret"]["avg ppl"]["values"] == pytest.approx([2.0, 2.0, 2.0])
+    markdown = format_markdown(list(rows.values()))
+    assert "(oracle static mixture for mean excess loss, reference)" in markdown
+    line = next(l for l in markdown.splitlines() if l.startswith("| oracle-static-tuned-mean-excess-loss "))
+    assert "+2 ± " in line and "(oracle)" in line
+    consistency_rows = [r for r in rows.values() if not r["is_oracle"]]
+    assert {r["method"] for r in consistency_rows} == set(KNOWN)
+
+
+def test_the_excess_objective_is_offered_where_floors_are_known(tmp_path):
+    spec = build_spec(_args("embedded-pretrain", tmp_path / "p", objective="mean_excess_loss"), "oracle-static")
+    assert spec.objective.record_key == "mean_excess_loss" and spec.objective.metric == "val/mean_loss"
+    with pytest.raises(ConfigError, match="--objective: a pretrain sweep offers avg_ppl, mean_excess_loss; got 'acc'"):
+        build_spec(_args("embedded-pretrain", tmp_path / "q", objective="acc"), "oracle-static")
+    with pytest.raises(ConfigError, match="--objective: a flad sweep offers acc"):
+        build_spec(_args("embedded-flad", tmp_path / "f", objective="mean_excess_loss"), "exp3-flad")
+
+
+def test_the_pruner_of_the_excess_objective_reports_the_mean_validation_loss():
+    from benchmark.pruning import StepPruningCallback
+
+    callback = StepPruningCallback(object(), metric="val/mean_loss")
+    assert callback.value({"val_loss": [[9.0], [1.0, 2.0, 4.5]]}) == pytest.approx(2.5)

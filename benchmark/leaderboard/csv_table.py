@@ -78,7 +78,8 @@ def _flops_fields(r: dict[str, Any]) -> dict[str, str]:
 
 def _regret_fields(r: dict[str, Any]) -> dict[str, str]:
     regret = r.get("regret") or {}
-    out = {"oracle": "yes" if r.get("is_oracle") else ""}
+    # the metrics this row is the oracle of ("avg ppl; mean excess loss" for a benchmark's only oracle)
+    out = {"oracle": "; ".join(r.get("oracle_for") or []) or ("yes" if r.get("is_oracle") else "")}
     for column in ("avg ppl", "mean excess loss"):
         diff = regret.get(column)
         out[f"regret {column} mean"] = _num(diff and diff["mean"])

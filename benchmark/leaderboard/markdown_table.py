@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from .equal_compute import format_flops
 from .metrics import AUTO_BASELINES, LOWER_IS_BETTER, METRICS, canonical_metric
+from .oracle import REGRET_METRICS
 
 
 def _cell(value: Any) -> str:
@@ -60,13 +61,25 @@ def format_compute(compute: dict[str, Any]) -> str:
 
 
 def format_regret(row: dict[str, Any]) -> str:
-    """Paired regret to the oracle static mixture on avg ppl and on mean excess loss."""
-    if row.get("is_oracle"):
+    """Paired regret to the oracle static mixture on avg ppl and on mean excess loss ("(oracle)" where
+    the row is that metric's oracle)."""
+    oracle_for = row.get("oracle_for") or []
+    if len(oracle_for) == len(REGRET_METRICS):
         return "(oracle)"
     regret = row.get("regret") or {}
     if not any(regret.values()):
         return "—"
-    return " / ".join(format_paired(regret.get(column)) for column in ("avg ppl", "mean excess loss"))
+    return " / ".join("(oracle)" if column in oracle_for else format_paired(regret.get(column))
+                      for column in REGRET_METRICS)
+
+
+def oracle_label(row: dict[str, Any]) -> str:
+    """" (oracle static mixture[ for <metric>], reference)" on an oracle row, else ""."""
+    if not row.get("is_oracle"):
+        return ""
+    oracle_for = row.get("oracle_for") or []
+    scope = "" if len(oracle_for) != 1 else f" for {oracle_for[0]}"
+    return f" (oracle static mixture{scope}, reference)"
 
 
 def format_tuning(tuning: dict[str, Any]) -> str:
@@ -109,7 +122,7 @@ def table_cells(row: dict[str, Any], ranks: dict[str, dict[str, int]]) -> list[s
         seeds += f" × {len(row['targets'])} targets"
     if row.get("incomplete_seeds"):
         seeds += f" ({len(row['incomplete_seeds'])} incomplete left out)"
-    method = row["method"] + (" (oracle static mixture, reference)" if row.get("is_oracle") else "")
+    method = row["method"] + oracle_label(row)
     return [method, seeds, _cell(row["avg ppl"]),
             format_paired(row.get("paired", {}).get("avg ppl"), row.get("is_baseline", False)),
             format_steps(row.get("steps_to_target")) if not row.get("is_baseline") else "(baseline)",

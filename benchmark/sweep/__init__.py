@@ -15,7 +15,8 @@ What happens:
   same name is refused;
 - every trial is a real training run (runner.execute) with the sampled hyperparameters; the
   objective is read from the run's record, never from the test split (benchmark.sweep.family):
-  pre-training: the final VALIDATION average perplexity (`final.validation.avg_ppl`), trials skip
+  pre-training: the final VALIDATION average perplexity (`final.validation.avg_ppl`; with
+  `--objective mean_excess_loss`, the mean excess loss over known floors), trials skip
   the downstream (lm-eval) evaluation unless `--trial-downstream`; FLAD: the best few-shot
   VALIDATION accuracy (`final.validation.acc`) on ONE target — `--target` (default: the task's
   `default_targets[0]`) with split seed `--seed` (default: the task's `seeds[0]`) — and trials do

@@ -36,6 +36,9 @@ def configure_parser(sweep: argparse.ArgumentParser) -> None:
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a task field for every trial, e.g. training.steps=200")
     sweep.add_argument("--quick", action="store_true", help="the task's quick budget for every trial")
+    sweep.add_argument("--objective", default=None,
+                       help="pre-training: avg_ppl (default) or mean_excess_loss (tasks with known loss floors); "
+                            "FLAD: acc")
     sweep.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
     sweep.add_argument("--trial-downstream", action="store_true",
                        help="also run the downstream (lm-eval) evaluation in every trial (default: final run only)")
@@ -53,7 +56,7 @@ def configure_parser(sweep: argparse.ArgumentParser) -> None:
 
 HELP = "tune a method's hyperparameters with Optuna (validation objective, pruning, workers)"
 DESCRIPTION = ("An Optuna study over the recipe's search_space: objective = final validation average perplexity "
-               "(pre-training, minimised) or best few-shot validation accuracy on one --target (FLAD, maximised); "
+               "(pre-training, minimised; or --objective mean_excess_loss) or best few-shot validation accuracy on one --target (FLAD, maximised); "
                "step-level pruning on that validation metric; resumable sqlite/RDB storage shared by --workers "
                "processes; MLflow parent/child runs; writes <output>/recipes/<method>-tuned.yaml and runs the best "
                "configuration (record['tuning']).")

@@ -11,7 +11,8 @@ TRIAL_KIND = "sweep-trial"
 SPEC_ATTR = "sweep_spec"
 PARENT_ATTR = "mlflow_parent_run_id"
 MAX_RETRY = 3          # a trial lost with its worker is retried this many times, then given up
-RESUME_FIELDS = ("task", "method", "overrides", "quick", "seed", "search_space", "trial_downstream", "target")
+RESUME_FIELDS = ("task", "method", "overrides", "quick", "seed", "search_space", "trial_downstream", "target",
+                 "objective_key")
 
 
 def load_optuna() -> Any:

@@ -2,7 +2,10 @@
 it reads, the curve the pruner reports) and the run configuration of a trial or final run.
 
 - pre-training (`family: pretrain`): minimise the final validation average perplexity
-  (`final.validation.avg_ppl`);
+  (`final.validation.avg_ppl`, the default), or with `--objective mean_excess_loss` the final
+  validation mean excess loss over the domains' known loss floors (embedded tasks; it weighs every
+  domain's distance to its floor equally, where average perplexity is dominated by the domains
+  whose floor perplexity is high);
 - FLAD (`family: flad`): maximise the best few-shot validation accuracy (`final.validation.acc`,
   the few-shot validation half of the target's split; the test split is never read). A FLAD study
   tunes for ONE target and split seed: `--target` (default: the task's `default_targets[0]`) and
@@ -31,19 +34,31 @@ class Objective:
         return self.direction == "maximize"
 
 
+# Each family's objectives by `--objective` key; the first is the default. The pruner of the excess
+# objective reports the mean validation loss: the floors are constants, so it orders trials alike.
 OBJECTIVES = {
-    "pretrain": Objective("validation avg ppl", "minimize", "avg_ppl", "val/avg_ppl", "val_avg_ppl"),
-    "flad": Objective("few-shot validation accuracy", "maximize", "acc", "val/acc", "val_acc"),
+    "pretrain": {
+        "avg_ppl": Objective("validation avg ppl", "minimize", "avg_ppl", "val/avg_ppl", "val_avg_ppl"),
+        "mean_excess_loss": Objective("validation mean excess loss", "minimize", "mean_excess_loss",
+                                      "val/mean_loss", "val_mean_excess_loss"),
+    },
+    "flad": {"acc": Objective("few-shot validation accuracy", "maximize", "acc", "val/acc", "val_acc")},
 }
 FAMILIES = tuple(OBJECTIVES)
 
 
-def objective_of(family: str | None) -> Objective:
-    """The objective of a family (a spec without a family is a pre-training sweep: older studies)."""
+def objective_of(family: str | None, key: str | None = None) -> Objective:
+    """A family's objective `key` (default: its first; a spec without a family is a pre-training
+    sweep: older studies)."""
     family = family or "pretrain"
     if family not in OBJECTIVES:
         raise config_error(f"task: sweeps run on families {', '.join(FAMILIES)}; got a {family} task")
-    return OBJECTIVES[family]
+    choices = OBJECTIVES[family]
+    if key is None:
+        return next(iter(choices.values()))
+    if key not in choices:
+        raise config_error(f"--objective: a {family} sweep offers {', '.join(choices)}; got {key!r}")
+    return choices[key]
 
 
 def task_family(task: str) -> str:

@@ -14,7 +14,7 @@ from .family import run_config
 from .mlflow_runs import close_parent_run, log_final_run, parent_run_id
 from .objective import objective_value
 from .plots import plot_history, plot_importance
-from .recipe import install_recipe, tuned_recipe, write_recipe
+from .recipe import install_recipe, tuned_name, tuned_recipe, write_recipe
 from .spec import SweepSpec
 
 
@@ -22,7 +22,6 @@ def run_final(spec: SweepSpec, study: Any, recipe: dict[str, Any], output_dir: P
               log: Any = print) -> list[tuple[dict[str, Any], Path]]:
     """Train the best configuration (seeds `final_seeds`; FLAD: on the study's target) as method
     `<method>-tuned`; records carry `tuning` and the sweep's compute."""
-    from ..config import label
     from ..records import write_json_atomic
     from ..runner import execute, prepare_run
 
@@ -32,8 +31,8 @@ def run_final(spec: SweepSpec, study: Any, recipe: dict[str, Any], output_dir: P
     out = []
     for seed in spec.final_seeds or [spec.seed]:
         config = run_config(spec.family, spec.task, spec.method, seed, list(spec.overrides), spec.quick, spec.target)
-        config.recipe = {**json.loads(json.dumps(recipe)), "name": f"{label(spec.method)}-tuned"}
-        log(f"final run: {label(spec.method)}-tuned seed {seed} (best trial {study.best_trial.number})")
+        config.recipe = {**json.loads(json.dumps(recipe)), "name": tuned_name(spec)}
+        log(f"final run: {tuned_name(spec)} seed {seed} (best trial {study.best_trial.number})")
         record, path = execute(prepare_run(config, output_dir), output_dir, progress=False, resume=True, track=False)
         record["tuning"] = {"tuned": True, "trials": acc["done"], "study": spec.study,
                             "objective": spec.objective.name, "direction": spec.objective.direction,
@@ -62,7 +61,6 @@ def _redact(url: str) -> str:
 
 def finish(spec: SweepSpec, study: Any, install: bool = False, log: Any = print) -> dict[str, Any]:
     """Figures, tuned recipe (installed if asked), final run(s) and summary.json of a finished study."""
-    from ..config import label
     from ..records import write_text_atomic
 
     output = Path(spec.output_dir)
@@ -80,7 +78,7 @@ def finish(spec: SweepSpec, study: Any, install: bool = False, log: Any = print)
         write_text_atomic(output / "summary.json", json.dumps(summary, indent=1, default=str))
         return summary
     recipe = tuned_recipe(spec, study)
-    recipe_path = write_recipe(recipe, output / "recipes" / f"{label(spec.method)}-tuned.yaml")
+    recipe_path = write_recipe(recipe, output / "recipes" / f"{tuned_name(spec)}.yaml")
     summary.update({"best_trial": study.best_trial.number, "best_value": study.best_value,
                     "best_params": study.best_params, "recipe": str(recipe_path)})
     if install:
@@ -89,8 +87,8 @@ def finish(spec: SweepSpec, study: Any, install: bool = False, log: Any = print)
         log(f"installed {target}")
     finals = run_final(spec, study, recipe, output, log)
     summary["final_records"] = [str(p) for _, p in finals]
-    key = {"pretrain": "final_validation_avg_ppl", "flad": "final_validation_acc"}[spec.family]
-    summary[key] = [objective_value(r, spec.family) for r, _ in finals]
+    summary[f"final_validation_{spec.objective.record_key}"] = [
+        objective_value(r, spec.family, spec.objective_key) for r, _ in finals]
     parent = parent_run_id(study, spec.track)
     if parent:
         close_parent_run(spec, study, parent, acc["done"], [history, importance_png, recipe_path], log)

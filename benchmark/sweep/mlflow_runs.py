@@ -83,7 +83,7 @@ def log_trial(spec: dict[str, Any], parent: str | None, trial: Any, params: dict
     """One child run: the trial's record when it finished, else its parameters and reports."""
     if not spec.get("track") or parent is None:
         return None
-    objective = objective_of(spec.get("family"))
+    objective = objective_of(spec.get("family"), spec.get("objective_key"))
     try:
         got = mlflow_client(spec.get("tracking_uri"))
         if got is None:
@@ -107,7 +107,7 @@ def log_trial(spec: dict[str, Any], parent: str | None, trial: Any, params: dict
             client.log_batch(run_id, metrics=[Metric(objective.metric, v, now, s) for s, v in reported])
             client.set_terminated(run_id, status="KILLED" if state == "PRUNED" else "FAILED")
         if record is not None and trial is not None:
-            value = objective_value(record, spec.get("family"))
+            value = objective_value(record, spec.get("family"), spec.get("objective_key"))
             client.log_batch(run_id, metrics=[Metric(f"objective/{objective.short}", value,
                                                      int(time.time() * 1000), 0)])
         return run_id

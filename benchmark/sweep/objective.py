@@ -8,14 +8,14 @@ from typing import Any
 from .family import objective_of
 
 
-def objective_value(record: dict[str, Any], family: str | None = None) -> float:
-    """Pre-training: the final VALIDATION average perplexity (minimised). FLAD: the best few-shot
-    VALIDATION accuracy (`final.validation.acc`, maximised). The family is the record's config's
-    unless given."""
+def objective_value(record: dict[str, Any], family: str | None = None, key: str | None = None) -> float:
+    """Pre-training: the final VALIDATION average perplexity (or mean excess loss), minimised. FLAD:
+    the best few-shot VALIDATION accuracy (`final.validation.acc`, maximised). The family is the
+    record's config's unless given; `key` the objective's (default: the family's first)."""
     family = family or _family(record)
-    objective = objective_of(family)
+    objective = objective_of(family, key)
     value = ((record.get("final") or {}).get("validation") or {}).get(objective.record_key)
-    if value is None and family == "pretrain":
+    if value is None and objective.record_key == "avg_ppl":
         from ..leaderboard import final_validation_avg_ppl
 
         value = final_validation_avg_ppl(record)

@@ -13,6 +13,16 @@ from .space import hyperparameters_of
 from .spec import SweepSpec
 
 
+def tuned_name(spec: SweepSpec) -> str:
+    """`<method>-tuned`, or `<method>-tuned-<objective>` for a study of another than the family's
+    default objective (two studies of one method then give two recipes, two leaderboard rows)."""
+    from ..config import label
+    from .family import objective_of
+
+    suffix = "" if spec.objective == objective_of(spec.family) else "-" + str(spec.objective_key).replace("_", "-")
+    return f"{label(spec.method)}-tuned{suffix}"
+
+
 def tuned_recipe(spec: SweepSpec, study: Any) -> dict[str, Any]:
     """The original recipe with the best trial's hyperparameters and a `tuning` section saying how."""
     from ..config import load_recipe

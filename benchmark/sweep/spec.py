@@ -36,10 +36,11 @@ class SweepSpec:
     tracking_uri: str | None = None
     family: str = "pretrain"
     target: str | None = None          # FLAD: the target (and `seed` its split seed) the study tunes for
+    objective_key: str | None = None   # --objective (None: the family's default)
 
     @property
     def objective(self) -> Objective:
-        return objective_of(self.family)
+        return objective_of(self.family, self.objective_key)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -57,6 +58,8 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
     from ..config import label
 
     family = task_family(args.task)   # names or paths; an unknown task or a family without objective fails here
+    objective_key = getattr(args, "objective", None)
+    objective_of(family, objective_key)   # an objective the family does not offer fails here
     seed = study_seed(args, family)
     target = study_target(args, family)
     space = search_space_of(method)
@@ -69,25 +72,30 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
         output = args.output_dir / label(method)
     if target:
         check_target(args.task, method, seed, target, args.overrides, args.quick, Path(output))
-    if has_simplex(space):
-        space = with_domains(space, mixture_domains(config, Path(output)))
+    if has_simplex(space) or objective_key == "mean_excess_loss":
+        space = with_domains(space, mixture_domains(config, Path(output), objective_of(family, objective_key)))
     return SweepSpec(task=_portable(args.task), method=_portable(method), trials=args.trials, study=study,
                      storage=args.storage or default_storage(output), output_dir=str(output),
                      overrides=list(args.overrides), quick=args.quick, seed=seed,
                      final_seeds=args.final_seeds or [seed], pruner=args.pruner, search_space=space,
                      trial_downstream=args.trial_downstream, heartbeat_interval=args.heartbeat_interval,
                      grace_period=args.grace_period, track=not args.no_tracking, tracking_uri=args.tracking_uri,
-                     family=family, target=target)
+                     family=family, target=target, objective_key=objective_key)
 
 
-def mixture_domains(config: Any, output: Path) -> list[str]:
-    """The domains a pre-training run mixes (its data built once; pre-training sweeps have no target)."""
+def mixture_domains(config: Any, output: Path, objective: Objective) -> list[str]:
+    """The domains a pre-training run mixes (its data built once; pre-training sweeps have no target);
+    an excess-loss objective is refused here on a task whose domains have no known floors."""
     from ..data.pretrain_task import build_task_data
 
     if config.family != "pretrain":
         raise config_error("search_space: a simplex over domains is offered on pre-training tasks only "
                            f"({config.task_name!r} is a {config.family} task)")
-    return list(build_task_data(dict(config.task["data"]), output / "data").domains)
+    data = build_task_data(dict(config.task["data"]), output / "data")
+    if objective.record_key == "mean_excess_loss" and not data.floors:
+        raise config_error(f"--objective: mean_excess_loss needs known per-domain loss floors, which task "
+                           f"{config.task_name!r} does not have (embedded benchmarks do)")
+    return list(data.domains)
 
 
 def study_seed(args: argparse.Namespace, family: str) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import load_optuna
-from .family import run_config
+from .family import objective_of, run_config
 from .mlflow_runs import log_trial
 from .objective import objective_value
 from .space import suggest
@@ -69,7 +69,7 @@ def _run_trial(trial: Any, spec: dict[str, Any], workdir: Path, parent: str | No
         prepared.downstream = _no_test_scoring      # trials never score the test split
     per_step = tokens_per_step(prepared)
     trial.set_user_attr("tokens_per_step", per_step if per_step is not None else 0)
-    callback = StepPruningCallback(trial, family=family)
+    callback = StepPruningCallback(trial, metric=objective_of(family, spec.get("objective_key")).metric)
     try:
         # a trial is a stage of the sweep, never a leaderboard row (records.is_comparable)
         record, path = execute(prepared, workdir, progress=False, resume=False, track=False,
@@ -89,7 +89,7 @@ def _run_trial(trial: Any, spec: dict[str, Any], workdir: Path, parent: str | No
         raise
     _drop_checkpoints(workdir, prepared)
     steps = int(record["compute"]["steps"])
-    value = objective_value(record, family)
+    value = objective_value(record, family, spec.get("objective_key"))
     trial.set_user_attr("steps", steps)
     trial.set_user_attr("tokens", int(record["compute"]["train_tokens"]))
     trial.set_user_attr("run_id", record["run_id"])
