@@ -184,3 +184,22 @@ def test_the_pruner_of_the_excess_objective_reports_the_mean_validation_loss():
 
     callback = StepPruningCallback(object(), metric="val/mean_loss")
     assert callback.value({"val_loss": [[9.0], [1.0, 2.0, 4.5]]}) == pytest.approx(2.5)
+
+
+def test_a_concentrated_simplex_searches_near_uniform_and_a_bad_concentration_is_refused(tmp_path):
+    space = with_domains(search_space_of("oracle-static-local"), DOMAINS)
+    assert space["weights"]["concentration"] == 8
+    (start,) = initial_points(space)
+    assert hyperparameters_of(space, start)["weights"] == pytest.approx({d: 1 / 3 for d in DOMAINS})
+    rng = np.random.default_rng(0)
+    draws = np.array([list(hyperparameters_of(space, {f"weights/{d}": rng.random() for d in DOMAINS})
+                           ["weights"].values()) for _ in range(2000)])
+    assert np.allclose(draws.sum(axis=1), 1.0)
+    assert draws.std(axis=0).mean() == pytest.approx(np.sqrt(2 / 9 / 25), rel=0.1)   # Dirichlet(8, 8, 8)
+    assert hyperparameters_of(space, {"weights/web": 1.0, "weights/code": 0.5, "weights/noise": 0.5}
+                              )["weights"]["web"] == 0.0
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(yaml.safe_dump({"strategy": "fixed", "hyperparameters": {"normalize": True},
+                                      "search_space": {"weights": {"type": "simplex", "concentration": 0}}}))
+    with pytest.raises(ConfigError, match=r"search_space.weights.concentration: must be a positive number"):
+        search_space_of(str(recipe))

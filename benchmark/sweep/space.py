@@ -8,6 +8,9 @@ domain d gets one Optuna parameter `weights/d` = u_d in [0, 1], and the weights 
 w_d = -ln(u_d) / sum_e -ln(u_e): independent uniform u's give a uniform (Dirichlet(1)) draw on the
 simplex, so random sampling covers it evenly while TPE models each u_d. `start: [uniform]` enqueues
 the uniform mixture as the first trial, so the search never ends worse than uniform on validation.
+`concentration: a` (default 1) draws Dirichlet(a) instead: w_d ∝ the Gamma(a) quantile with upper
+tail u_d (a = 1: -ln u_d). A large a keeps random draws near uniform — the place to search when
+starving any domain is costly and the whole simplex is mostly such mixtures.
 """
 
 from __future__ import annotations
@@ -99,6 +102,10 @@ def _check_simplex(where: str, spec: dict[str, Any], field_type: str) -> None:
     unknown = sorted(set(spec.get("start") or []) - set(SIMPLEX_STARTS))
     if unknown:
         raise config_error(f"{where}.start: unknown starting point(s) {unknown}; allowed: {list(SIMPLEX_STARTS)}")
+    concentration = spec.get("concentration", 1.0)
+    if isinstance(concentration, bool) or not isinstance(concentration, (int, float)) or not concentration > 0:
+        raise config_error(f"{where}.concentration: must be a positive number (the Dirichlet concentration), "
+                           f"got {concentration!r}")
 
 
 def has_simplex(space: dict[str, Any]) -> bool:
@@ -130,11 +137,22 @@ def hyperparameters_of(space: dict[str, Any], raw: dict[str, Any]) -> dict[str, 
     params = {name: value for name, value in raw.items() if name in space}
     for name, spec in space.items():
         if spec.get("type") == SIMPLEX:
-            mass = [-math.log(max(float(raw[f"{name}/{d}"]), 1e-12)) for d in spec["domains"]]
+            mass = [_gamma_upper_quantile(float(raw[f"{name}/{d}"]), float(spec.get("concentration", 1.0)))
+                    for d in spec["domains"]]
             total = sum(mass)
             weights = [m / total if total > 0 else 1.0 / len(mass) for m in mass]
             params[name] = dict(zip(spec["domains"], weights))
     return params
+
+
+def _gamma_upper_quantile(u: float, concentration: float) -> float:
+    """x with P(Gamma(concentration, 1) > x) = u: 0 at u = 1, unbounded as u → 0 (clipped)."""
+    u = max(u, 1e-12)
+    if concentration == 1.0:
+        return -math.log(u)
+    from scipy.special import gammainccinv
+
+    return float(gammainccinv(concentration, u))
 
 
 def initial_points(space: dict[str, Any]) -> list[dict[str, Any]]:
