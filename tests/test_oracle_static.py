@@ -24,11 +24,15 @@ from tests.test_leaderboard import KNOWN, SEEDS, make_record
 DOMAINS = ["web", "code", "noise"]
 
 
-def test_simplex_draws_become_normalised_weights_and_uniform_is_the_first_point():
-    space = with_domains(search_space_of("oracle-static"), DOMAINS)
+def test_simplex_draws_become_normalised_weights_and_the_static_baselines_are_the_first_points():
+    space = with_domains(search_space_of("oracle-static"), DOMAINS, [400, 100, 0])
     assert set(distributions(space)) == {"weights/web", "weights/code", "weights/noise"}
-    (start,) = initial_points(space)
-    assert hyperparameters_of(space, start)["weights"] == pytest.approx({d: 1 / 3 for d in DOMAINS})
+    uniform, proportional, temperature = (hyperparameters_of(space, p)["weights"] for p in initial_points(space))
+    assert uniform == pytest.approx({d: 1 / 3 for d in DOMAINS})
+    assert proportional == pytest.approx({"web": 0.8, "code": 0.2, "noise": 0.0})
+    assert temperature == pytest.approx({"web": 2 / 3, "code": 1 / 3, "noise": 0.0})        # ∝ size^(1/2)
+    with pytest.raises(ConfigError, match="size-based starting point needs the task's domain sizes"):
+        initial_points(with_domains(search_space_of("oracle-static"), DOMAINS))
     weights = hyperparameters_of(space, {"weights/web": 0.1, "weights/code": 0.5, "weights/noise": 1.0})["weights"]
     mass = np.array([-math.log(0.1), -math.log(0.5), 0.0])
     assert list(weights.values()) == pytest.approx(list(mass / mass.sum()))      # u = 1 → weight exactly 0
@@ -54,7 +58,7 @@ def test_bad_simplex_spaces_are_refused_naming_the_field(tmp_path):
         search_space_of(str(scalar))
     start = tmp_path / "bad-start.yaml"
     start.write_text(yaml.safe_dump({"strategy": "fixed", "hyperparameters": {"normalize": True},
-                                     "search_space": {"weights": {"type": "simplex", "start": ["proportional"]}}}))
+                                     "search_space": {"weights": {"type": "simplex", "start": ["zipf"]}}}))
     with pytest.raises(ConfigError, match=r"search_space.weights.start: unknown starting point"):
         search_space_of(str(start))
 
@@ -88,6 +92,9 @@ def test_oracle_sweep_starts_uniform_and_its_final_run_is_the_reference_row(tmp_
     assert code == 0, summary
     study = optuna.load_study(study_name="o", storage=spec.storage)
     assert len(set(study.trials[0].params.values())) == 1                 # trial 0: the enqueued uniform mixture
+    sizes = spec.search_space["weights"]["sizes"]
+    proportional = hyperparameters_of(spec.search_space, study.trials[1].params)["weights"]   # trial 1: proportional
+    assert list(proportional.values()) == pytest.approx([size / sum(sizes) for size in sizes])
     recipe = yaml.safe_load(Path(summary["recipe"]).read_text())
     weights = recipe["hyperparameters"]["weights"]
     assert sum(weights.values()) == pytest.approx(1.0)
@@ -187,10 +194,13 @@ def test_the_pruner_of_the_excess_objective_reports_the_mean_validation_loss():
 
 
 def test_a_concentrated_simplex_searches_near_uniform_and_a_bad_concentration_is_refused(tmp_path):
-    space = with_domains(search_space_of("oracle-static-local"), DOMAINS)
+    space = with_domains(search_space_of("oracle-static-local"), DOMAINS, [400, 100, 100])
     assert space["weights"]["concentration"] == 8
     (start,) = initial_points(space)
     assert hyperparameters_of(space, start)["weights"] == pytest.approx({d: 1 / 3 for d in DOMAINS})
+    proportional = hyperparameters_of(space, initial_points(
+        {"weights": {**space["weights"], "start": ["proportional"]}})[0])["weights"]
+    assert proportional == pytest.approx({"web": 2 / 3, "code": 1 / 6, "noise": 1 / 6})   # round trip at a = 8
     rng = np.random.default_rng(0)
     draws = np.array([list(hyperparameters_of(space, {f"weights/{d}": rng.random() for d in DOMAINS})
                            ["weights"].values()) for _ in range(2000)])

@@ -7,7 +7,9 @@ strategy's `weights` can be searched over the probability simplex of the task's 
 domain d gets one Optuna parameter `weights/d` = u_d in [0, 1], and the weights are
 w_d = -ln(u_d) / sum_e -ln(u_e): independent uniform u's give a uniform (Dirichlet(1)) draw on the
 simplex, so random sampling covers it evenly while TPE models each u_d. `start: [uniform]` enqueues
-the uniform mixture as the first trial, so the search never ends worse than uniform on validation.
+the uniform mixture as the first trial, so the search never ends worse than uniform on validation;
+`proportional` and `temperature-T` enqueue the static baselines' mixtures (p ∝ size^(1/T), over the
+training sizes the sweep binds with the domains) after it.
 `concentration: a` (default 1) draws Dirichlet(a) instead: w_d ∝ the Gamma(a) quantile with upper
 tail u_d (a = 1: -ln u_d). A large a keeps random draws near uniform — the place to search when
 starving any domain is costly and the whole simplex is mostly such mixtures.
@@ -92,16 +94,30 @@ def suggest(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
 
 
 SIMPLEX = "simplex"
-SIMPLEX_STARTS = ("uniform",)
+def _start_temperature(start: Any) -> float | None:
+    """A starting point's sampling temperature: uniform = inf, proportional = 1, temperature-T = T
+    (the static baselines' mixtures, p ∝ size^(1/T)); None for an unknown name."""
+    if start == "uniform":
+        return math.inf
+    if start == "proportional":
+        return 1.0
+    if isinstance(start, str) and start.startswith("temperature-"):
+        try:
+            value = float(start[len("temperature-"):])
+        except ValueError:
+            return None
+        return value if value > 0 and math.isfinite(value) else None
+    return None
 
 
 def _check_simplex(where: str, spec: dict[str, Any], field_type: str) -> None:
     if not field_type.startswith("dict"):
         raise config_error(f"{where}.type: simplex needs a mapping hyperparameter (domain -> weight), "
                            f"this one is {field_type}")
-    unknown = sorted(set(spec.get("start") or []) - set(SIMPLEX_STARTS))
+    unknown = sorted(str(start) for start in spec.get("start") or [] if _start_temperature(start) is None)
     if unknown:
-        raise config_error(f"{where}.start: unknown starting point(s) {unknown}; allowed: {list(SIMPLEX_STARTS)}")
+        raise config_error(f"{where}.start: unknown starting point(s) {unknown}; allowed: uniform, proportional, "
+                           "temperature-T (T > 0)")
     concentration = spec.get("concentration", 1.0)
     if isinstance(concentration, bool) or not isinstance(concentration, (int, float)) or not concentration > 0:
         raise config_error(f"{where}.concentration: must be a positive number (the Dirichlet concentration), "
@@ -112,11 +128,11 @@ def has_simplex(space: dict[str, Any]) -> bool:
     return any(spec.get("type") == SIMPLEX for spec in space.values())
 
 
-def with_domains(space: dict[str, Any], domains: list[str]) -> dict[str, Any]:
-    """The space with every simplex entry bound to the task's domains (stored in the study, so a
-    resume over other domains is refused)."""
-    return {name: ({**spec, "domains": list(domains)} if spec.get("type") == SIMPLEX else spec)
-            for name, spec in space.items()}
+def with_domains(space: dict[str, Any], domains: list[str], sizes: list[float] | None = None) -> dict[str, Any]:
+    """The space with every simplex entry bound to the task's domains and their training sizes (for
+    size-based starting points; stored in the study, so a resume over other data is refused)."""
+    bound = {"domains": list(domains), **({"sizes": [float(x) for x in sizes]} if sizes is not None else {})}
+    return {name: ({**spec, **bound} if spec.get("type") == SIMPLEX else spec) for name, spec in space.items()}
 
 
 def _flat(space: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +175,34 @@ def initial_points(space: dict[str, Any]) -> list[dict[str, Any]]:
     """Raw params of the trials to enqueue when the study is created (a simplex's `start`)."""
     points = []
     for name, spec in space.items():
-        if spec.get("type") == SIMPLEX and "uniform" in (spec.get("start") or []):
-            points.append({f"{name}/{d}": math.exp(-1.0) for d in spec["domains"]})
+        if spec.get("type") != SIMPLEX:
+            continue
+        for start in spec.get("start") or []:
+            weights = _start_weights(spec, _start_temperature(start))
+            concentration = float(spec.get("concentration", 1.0))
+            # masses with the Gamma's mean at uniform weight, so u stays away from 0 and 1
+            points.append({f"{name}/{d}": _raw_of(w * len(weights) * concentration, concentration)
+                           for d, w in zip(spec["domains"], weights)})
     return points
+
+
+def _start_weights(spec: dict[str, Any], temperature: float) -> list[float]:
+    """The mixture of a starting point: uniform, or p ∝ size^(1/T) over the bound sizes."""
+    count = len(spec["domains"])
+    if math.isinf(temperature):
+        return [1.0 / count] * count
+    if not spec.get("sizes"):
+        raise config_error("search_space: a size-based starting point needs the task's domain sizes "
+                           "(bound by the sweep)")
+    largest = max(spec["sizes"])
+    tempered = [(size / largest) ** (1.0 / temperature) if size > 0 else 0.0 for size in spec["sizes"]]
+    return [t / sum(tempered) for t in tempered]
+
+
+def _raw_of(mass: float, concentration: float) -> float:
+    """The u whose Gamma(concentration) upper-tail quantile is `mass` (inverse of _gamma_upper_quantile)."""
+    if concentration == 1.0:
+        return math.exp(-mass)
+    from scipy.special import gammaincc
+
+    return float(gammaincc(concentration, mass))

@@ -73,7 +73,7 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
     if target:
         check_target(args.task, method, seed, target, args.overrides, args.quick, Path(output))
     if has_simplex(space) or objective_key == "mean_excess_loss":
-        space = with_domains(space, mixture_domains(config, Path(output), objective_of(family, objective_key)))
+        space = with_domains(space, *mixture_domains(config, Path(output), objective_of(family, objective_key)))
     return SweepSpec(task=_portable(args.task), method=_portable(method), trials=args.trials, study=study,
                      storage=args.storage or default_storage(output), output_dir=str(output),
                      overrides=list(args.overrides), quick=args.quick, seed=seed,
@@ -83,8 +83,9 @@ def build_spec(args: argparse.Namespace, method: str, equal_budget: bool = False
                      family=family, target=target, objective_key=objective_key)
 
 
-def mixture_domains(config: Any, output: Path, objective: Objective) -> list[str]:
-    """The domains a pre-training run mixes (its data built once; pre-training sweeps have no target);
+def mixture_domains(config: Any, output: Path, objective: Objective) -> tuple[list[str], list[int]]:
+    """The domains a pre-training run mixes and their training sizes in tokens (its data built once;
+    pre-training sweeps have no target);
     an excess-loss objective is refused here on a task whose domains have no known floors."""
     from ..data.pretrain_task import build_task_data
 
@@ -95,7 +96,7 @@ def mixture_domains(config: Any, output: Path, objective: Objective) -> list[str
     if objective.record_key == "mean_excess_loss" and not data.floors:
         raise config_error(f"--objective: mean_excess_loss needs known per-domain loss floors, which task "
                            f"{config.task_name!r} does not have (embedded benchmarks do)")
-    return list(data.domains)
+    return list(data.domains), list(data.sizes)
 
 
 def study_seed(args: argparse.Namespace, family: str) -> int:
