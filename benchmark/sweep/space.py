@@ -94,6 +94,8 @@ def suggest(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
 
 
 SIMPLEX = "simplex"
+
+
 def _start_temperature(start: Any) -> float | None:
     """A starting point's sampling temperature: uniform = inf, proportional = 1, temperature-T = T
     (the static baselines' mixtures, p ∝ size^(1/T)); None for an unknown name."""
@@ -194,9 +196,10 @@ def _start_weights(spec: dict[str, Any], temperature: float) -> list[float]:
     if not spec.get("sizes"):
         raise config_error("search_space: a size-based starting point needs the task's domain sizes "
                            "(bound by the sweep)")
-    largest = max(spec["sizes"])
-    tempered = [(size / largest) ** (1.0 / temperature) if size > 0 else 0.0 for size in spec["sizes"]]
-    return [t / sum(tempered) for t in tempered]
+    from ..strategies.static import TemperatureStrategy      # the static baselines' own weights
+
+    return [float(w) for w in TemperatureStrategy(domains=list(spec["domains"]), sizes=list(spec["sizes"]),
+                                                  temperature=temperature).compute_weights()]
 
 
 def _raw_of(mass: float, concentration: float) -> float:
