@@ -78,7 +78,8 @@ def open_study(spec: SweepSpec, storage: Any) -> Any:
     if stored is None:
         study.set_user_attr(SPEC_ATTR, {**mine, "trials": spec.trials, "pruner": spec.pruner, "family": spec.family,
                                         "created_unix": time.time()})
-        for point in initial_points(spec.search_space):     # e.g. the uniform mixture of a simplex search
+        # e.g. the uniform, proportional, temperature mixtures of a simplex search; never more than --trials
+        for point in initial_points(spec.search_space)[:spec.trials]:
             study.enqueue_trial(point)
     else:
         for key in RESUME_FIELDS:
