@@ -50,7 +50,7 @@ def add_regret(rows: list[dict[str, Any]], units: list[dict[int, list[dict[str, 
     reads = {column: read for column, read, _ in METRICS if column in REGRET_METRICS}
     for index, (row, row_units) in enumerate(zip(rows, units)):
         row["oracle_for"] = [column for column, oracle in oracle_of.items() if oracle == index]
-        row["is_oracle"] = bool(row["oracle_for"]) or any(is_oracle(r) for u in row_units.values() for r in u)
+        row["is_oracle"] = any(is_oracle(r) for u in row_units.values() for r in u)
         row["regret"] = {}
         for column, oracle in oracle_of.items():
             if oracle is None or oracle == index:
