@@ -3,6 +3,7 @@ with a different configuration refused, and two worker processes on one sqlite s
 SIGKILL of one worker (all trials accounted for after the resume)."""
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -61,6 +62,29 @@ def test_search_space_and_resume_checks(tmp_path):
         open_study(spec_for(tmp_path, overrides=FAST + ["training.lr=0.01"]), storage)
     with pytest.raises(ConfigError, match="--storage"):
         make_storage("optuna.db")
+
+
+def _open_storage_after(url, barrier, results):
+    barrier.wait()                       # every process creates the schema at the same moment
+    try:
+        make_storage(url)
+        results.put("ok")
+    except ConfigError as exc:
+        results.put(str(exc))
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    """The coordinator, its workers and a user's second `sweep` can create the same new sqlite file
+    at once; without the retry most of these rounds lose one process to a duplicate schema row."""
+    context = multiprocessing.get_context("fork")
+    for round_ in range(3):
+        url, barrier, results = f"sqlite:///{tmp_path / f'race{round_}.db'}", context.Barrier(6), context.Queue()
+        processes = [context.Process(target=_open_storage_after, args=(url, barrier, results)) for _ in range(6)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=60)
+        assert [results.get(timeout=5) for _ in processes] == ["ok"] * 6
 
 
 def test_install_recipe_copies_into_baselines(tmp_path):
@@ -132,7 +156,7 @@ def test_two_workers_one_killed_mid_trial_then_resumed_all_trials_accounted(tmp_
             if not (out / "optuna.db").exists():
                 continue
             try:
-                study = optuna.load_study(study_name="mp", storage=storage_url)
+                study = optuna.load_study(study_name="mp", storage=make_storage(storage_url))
                 running = [t for t in study.get_trials(deepcopy=False)
                            if t.state == optuna.trial.TrialState.RUNNING and "tokens_per_step" in t.user_attrs]
             except Exception:  # noqa: BLE001 — the study is being created
