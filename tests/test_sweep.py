@@ -75,7 +75,7 @@ def _open_storage_after(url, barrier, results):
 
 def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
     """The coordinator, its workers and a user's second `sweep` can create the same new sqlite file
-    at once; without the retry most of these rounds lose one process to a duplicate schema row."""
+    at once; without the creation lock most of these rounds lose one process to a duplicate schema row."""
     context = multiprocessing.get_context("fork")
     for round_ in range(3):
         url, barrier, results = f"sqlite:///{tmp_path / f'race{round_}.db'}", context.Barrier(6), context.Queue()

@@ -22,9 +22,6 @@ def default_storage(output_dir: Path) -> str:
     return f"sqlite:///{(output_dir / 'optuna.db').resolve()}"
 
 
-SCHEMA_RACE_RETRIES = 5
-
-
 def make_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30) -> Any:
     """RDBStorage with heartbeats (stale trials → FAILED → re-enqueued with the same parameters)."""
     optuna = load_optuna()
@@ -37,25 +34,14 @@ def make_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30)
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs["connect_args"] = {"timeout": 120}     # several writers: wait for the lock
-    for attempt in range(SCHEMA_RACE_RETRIES + 1):
-        try:
+    try:
+        with ask_lock(url):   # two processes creating one new sqlite file would both write its schema
             return optuna.storages.RDBStorage(
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=max(1, int(heartbeat_interval)),
                 grace_period=max(int(grace_period), int(heartbeat_interval) + 1),
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
-        except Exception as exc:  # noqa: BLE001 — a bad URL / unreachable database is bad input
-            if attempt < SCHEMA_RACE_RETRIES and is_schema_creation_race(exc):
-                time.sleep(0.1 * (attempt + 1))      # the other process has finished the schema by now
-                continue
-            raise config_error(f"--storage {url!r}: cannot open ({type(exc).__name__}: {exc})") from exc
-    raise AssertionError("unreachable")
-
-
-def is_schema_creation_race(exc: BaseException) -> bool:
-    """Two processes opening a new database at once both try to create Optuna's tables and write its
-    schema version; the loser sees a duplicate. Opening again finds the winner's schema."""
-    text = str(exc)
-    return any(mark in text for mark in ("alembic_version", "already exists", "UNIQUE constraint failed"))
+    except Exception as exc:  # noqa: BLE001 — a bad URL / unreachable database is bad input
+        raise config_error(f"--storage {url!r}: cannot open ({type(exc).__name__}: {exc})") from exc
 
 
 def make_pruner(name: str) -> Any:
@@ -119,7 +105,8 @@ def load_spec(optuna_study: Any, **runtime: Any) -> dict[str, Any]:
 def ask_lock(storage_url: str) -> Iterator[None]:
     """Serialise `study.ask()` between processes sharing a sqlite study. SQLite ignores row locks
     (`SELECT ... FOR UPDATE`), so two workers could otherwise both pop the same re-enqueued
-    (WAITING) trial; server databases lock the row themselves."""
+    (WAITING) trial; server databases lock the row themselves. `make_storage` holds it too while
+    Optuna creates a new file's tables (two creators would both insert the schema version)."""
     path = url_sqlite_path(storage_url)
     try:
         import fcntl
